@@ -1,0 +1,223 @@
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from "express";
+import helmet from "helmet";
+import type { Logger } from "@tidbstack/service-kit";
+import { isDatabaseUnavailable } from "./database.ts";
+import { ApiError, databaseUnavailable, invalidRequest, unauthorized } from "./errors.ts";
+import { LOGIN_PAGE_HTML, LOGIN_PAGE_SCRIPT } from "./login-page.ts";
+import type { ApiMetrics, LoginOutcome } from "./metrics.ts";
+import { hashPassword, verifyPassword } from "./passwords.ts";
+import { RateLimiter } from "./rate-limit.ts";
+import type { AuthStore, SessionUser } from "./store.ts";
+import { bearerToken, hashToken, newToken } from "./tokens.ts";
+
+export interface AppDeps {
+  readonly store: AuthStore;
+  readonly logger: Logger;
+  readonly metrics: ApiMetrics;
+  readonly config: {
+    readonly tokenTtlSeconds: number;
+    readonly loginRateLimitPerMinute: number;
+    readonly trustProxy: boolean;
+  };
+  /** The current time; injected so tests can expire tokens. Default: the system clock. */
+  readonly clock?: () => Date;
+}
+
+/** Login bodies are two short strings; anything larger is refused before it is parsed. */
+const BODY_LIMIT = "8kb";
+const MAX_EMAIL_LENGTH = 320;
+const MAX_PASSWORD_LENGTH = 1024;
+const READY_TIMEOUT_MS = 1000;
+/** Probes and scrapes would drown the request log at info; they log at debug. */
+const QUIET_ROUTES = new Set(["/health", "/ready", "/metrics"]);
+
+interface Credentials {
+  readonly email: string;
+  readonly password: string;
+}
+
+function parseCredentials(body: unknown): Credentials {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw invalidRequest("expected a JSON object with email and password");
+  }
+  const { email, password } = body as Record<string, unknown>;
+  if (typeof email !== "string" || email.trim() === "" || email.length > MAX_EMAIL_LENGTH) {
+    throw invalidRequest(`email must be a non-empty string of at most ${MAX_EMAIL_LENGTH} characters`);
+  }
+  if (typeof password !== "string" || password === "" || password.length > MAX_PASSWORD_LENGTH) {
+    throw invalidRequest(`password must be a non-empty string of at most ${MAX_PASSWORD_LENGTH} characters`);
+  }
+  return { email: email.trim().toLowerCase(), password };
+}
+
+/** Builds the API. It never listens: main.ts does, and tests drive it on an ephemeral port. */
+export function createApp(deps: AppDeps): express.Express {
+  const { store, logger, metrics, config } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const limiter = new RateLimiter(config.loginRateLimitPerMinute, () => clock().getTime());
+  // Unknown emails are checked against this hash too, so they cost the same time as a wrong password.
+  let decoyHash: Promise<string> | undefined;
+  const decoy = (): Promise<string> => (decoyHash ??= hashPassword("decoy password for unknown users"));
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", config.trustProxy);
+  app.use(
+    helmet({
+      // Plain HTTP behind the published port: TLS, and HSTS with it, belong to whatever terminates TLS.
+      strictTransportSecurity: false,
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+    }),
+  );
+  app.use(observeRequests(logger, metrics));
+
+  const logLogin = (outcome: LoginOutcome, ip: string, userId: number | null, reason?: string): void => {
+    metrics.loginAttempts.inc({ outcome });
+    const fields = { action: "login", outcome: outcome === "success" ? "success" : "failure", userId, ip };
+    if (outcome === "success") logger.info(fields);
+    else logger.warn({ ...fields, reason: reason ?? outcome });
+  };
+
+  const authenticate = async (req: Request): Promise<{ user: SessionUser; tokenHash: string }> => {
+    const token = bearerToken(req.get("authorization"));
+    if (token === undefined) throw unauthorized();
+    const tokenHash = hashToken(token);
+    const user = await store.findSessionUser(tokenHash, clock());
+    if (user === undefined) throw unauthorized("the token is unknown, expired or revoked");
+    return { user, tokenHash };
+  };
+
+  app.get("/", (_req, res) => {
+    res.type("html").send(LOGIN_PAGE_HTML);
+  });
+  app.get("/login.js", (_req, res) => {
+    res.type("js").send(LOGIN_PAGE_SCRIPT);
+  });
+
+  app.get("/health", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+
+  app.get("/ready", async (_req, res) => {
+    try {
+      await store.ping(READY_TIMEOUT_MS);
+      res.json({ status: "ready" });
+    } catch (error) {
+      logger.warn({ action: "readiness_failed" }, error instanceof Error ? error.message : String(error));
+      res.status(503).json({ status: "unavailable" });
+    }
+  });
+
+  app.get("/metrics", async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.post("/login", express.json({ limit: BODY_LIMIT, strict: true }), async (req, res) => {
+    const ip = req.ip ?? "unknown";
+    const decision = limiter.take(ip);
+    if (!decision.allowed) {
+      logLogin("rate_limited", ip, null);
+      throw new ApiError(429, "rate_limited", "too many login attempts; retry later", {
+        "Retry-After": String(decision.retryAfterSeconds),
+      });
+    }
+    let credentials: Credentials;
+    try {
+      credentials = parseCredentials(req.body);
+    } catch (error) {
+      logLogin("invalid_request", ip, null);
+      throw error;
+    }
+    let user;
+    try {
+      user = await store.findUserByEmail(credentials.email);
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) logLogin("unavailable", ip, null);
+      throw error;
+    }
+    const passwordMatches = await verifyPassword(credentials.password, user?.passwordHash ?? (await decoy()));
+    if (user === undefined || !passwordMatches) {
+      logLogin("failure", ip, null, user === undefined ? "unknown_email" : "wrong_password");
+      throw new ApiError(401, "invalid_credentials", "email or password is incorrect");
+    }
+    const token = newToken();
+    const now = clock();
+    const expiresAt = new Date(now.getTime() + config.tokenTtlSeconds * 1000);
+    await store.insertToken(user.id, hashToken(token), now, expiresAt);
+    logLogin("success", ip, user.id);
+    res.set("Cache-Control", "no-store").json({ token, expiresAt: expiresAt.toISOString() });
+  });
+
+  app.get("/me", async (req, res) => {
+    const { user } = await authenticate(req);
+    res.set("Cache-Control", "no-store").json({ userId: user.userId, email: user.email });
+  });
+
+  app.post("/logout", async (req, res) => {
+    const { user, tokenHash } = await authenticate(req);
+    if (!(await store.revokeToken(tokenHash, clock()))) throw unauthorized("the token is unknown, expired or revoked");
+    logger.info({ action: "logout", userId: user.userId, ip: req.ip ?? "unknown" });
+    res.status(204).end();
+  });
+
+  app.use((req: Request) => {
+    throw new ApiError(404, "not_found", `no route for ${req.method} ${req.path}`);
+  });
+  app.use(errorHandler(logger));
+  return app;
+}
+
+/** One log line and one metric sample per answered request, labelled by route template, not raw path. */
+function observeRequests(logger: Logger, metrics: ApiMetrics): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on("finish", () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = routeOf(req);
+      const labels = { method: req.method, route, status: String(res.statusCode) };
+      metrics.httpRequests.inc(labels);
+      metrics.httpDuration.observe(labels, seconds);
+      const line = { action: "request", ...labels, status: res.statusCode, durationMs: Math.round(seconds * 1e4) / 10 };
+      if (QUIET_ROUTES.has(route)) logger.debug(line);
+      else logger.info(line);
+    });
+    next();
+  };
+}
+
+/** The matched route's template ("/me"), or "unmatched" so unknown paths cannot explode label cardinality. */
+function routeOf(req: Request): string {
+  const path = (req.route as { path?: unknown } | undefined)?.path;
+  return typeof path === "string" ? path : "unmatched";
+}
+
+/** Body-parser failures carry a `type`; map the ones a client causes to 400s. */
+function fromBodyParser(error: unknown): ApiError | undefined {
+  const type = (error as { type?: unknown } | null)?.type;
+  if (type === "entity.parse.failed") return invalidRequest("the request body is not valid JSON");
+  if (type === "entity.too.large") return new ApiError(400, "body_too_large", `the request body exceeds ${BODY_LIMIT}`);
+  if (type === "encoding.unsupported" || type === "charset.unsupported") {
+    return invalidRequest("the request body must be UTF-8 JSON");
+  }
+  return undefined;
+}
+
+/** Registered last: every failure becomes a JSON error body; internals never reach the client. */
+function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res: Response, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    let apiError = error instanceof ApiError ? error : fromBodyParser(error);
+    if (apiError === undefined && isDatabaseUnavailable(error)) {
+      logger.warn({ action: "database_unavailable", method: req.method, route: routeOf(req) }, error as Error);
+      apiError = databaseUnavailable();
+    }
+    if (apiError === undefined) {
+      logger.error({ action: "request_failed", method: req.method, route: routeOf(req) }, error as Error);
+      apiError = new ApiError(500, "internal_error", "internal error");
+    }
+    res.status(apiError.status).set(apiError.headers).json({ error: { code: apiError.code, message: apiError.message } });
+  };
+}

@@ -1,0 +1,45 @@
+import { EnvReader, type Env, type LogLevel } from "@tidbstack/service-kit";
+
+/** Everything the API server reads from its environment, validated once at start-up. */
+export interface ApiConfig {
+  readonly port: number;
+  readonly db: DbConfig;
+  /** How long a login token stays valid, in seconds. */
+  readonly tokenTtlSeconds: number;
+  /** Login attempts allowed per client IP per minute. */
+  readonly loginRateLimitPerMinute: number;
+  /** Express's `trust proxy`: whether the client IP comes from X-Forwarded-For. */
+  readonly trustProxy: boolean;
+  readonly logLevel: LogLevel;
+}
+
+export interface DbConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+}
+
+/** The database connection, shared by the server and the migration command. */
+export function readDbConfig(reader: EnvReader): DbConfig {
+  return {
+    host: reader.string("DB_HOST", "127.0.0.1"),
+    port: reader.port("DB_PORT", 4000),
+    user: reader.string("DB_USER"),
+    password: reader.secret("DB_PASSWORD", ""),
+    database: reader.identifier("DB_NAME", "appdb"),
+  };
+}
+
+export function loadApiConfig(env: Env): ApiConfig {
+  const reader = new EnvReader(env);
+  return {
+    port: reader.port("PORT", 3000),
+    db: readDbConfig(reader),
+    tokenTtlSeconds: reader.integer("TOKEN_TTL_SECONDS", 3600, { min: 60, max: 30 * 24 * 3600 }),
+    loginRateLimitPerMinute: reader.integer("LOGIN_RATE_LIMIT_PER_MINUTE", 10, { min: 1, max: 1_000_000 }),
+    trustProxy: reader.boolean("TRUST_PROXY", false),
+    logLevel: reader.logLevel("LOG_LEVEL", "info"),
+  };
+}

@@ -1,0 +1,104 @@
+import type { Connection, RowDataPacket } from "mysql2/promise";
+import type { Logger } from "@tidbstack/service-kit";
+import type { Migration } from "./migrations.ts";
+import { hashPassword, verifyPassword } from "./passwords.ts";
+
+/** A named lock serialises concurrent runs (two `pulumi up`s, a manual run); TiDB, MySQL and MariaDB all have GET_LOCK. */
+const LOCK_NAME = "tidbstack_schema_migrations";
+const LOCK_TIMEOUT_SECONDS = 120;
+
+export interface SeedUser {
+  readonly email: string;
+  readonly password: string;
+}
+
+export interface AppAccount {
+  readonly user: string;
+  readonly password: string;
+}
+
+export interface MigrationReport {
+  readonly applied: number[];
+  readonly seedUser: "created" | "updated" | "unchanged";
+}
+
+/**
+ * Creates the database if needed, applies the migrations it has not applied yet (recorded in
+ * schema_migrations), grants the application account least privilege, and makes sure the seed user exists
+ * with the given password. Safe to run again and to run concurrently.
+ */
+export async function migrate(
+  connection: Connection,
+  database: string,
+  migrations: readonly Migration[],
+  seed: SeedUser,
+  logger: Logger,
+  appAccount?: AppAccount,
+): Promise<MigrationReport> {
+  await connection.query(`CREATE DATABASE IF NOT EXISTS \`${database}\``);
+  await connection.query(`USE \`${database}\``);
+  const [lockRows] = await connection.query<RowDataPacket[]>("SELECT GET_LOCK(?, ?) AS acquired", [
+    LOCK_NAME,
+    LOCK_TIMEOUT_SECONDS,
+  ]);
+  if (Number(lockRows[0]?.["acquired"]) !== 1) {
+    throw new Error(`another migration run held the lock for over ${LOCK_TIMEOUT_SECONDS} s`);
+  }
+  try {
+    await connection.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INT NOT NULL,
+      name VARCHAR(200) NOT NULL,
+      applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+      PRIMARY KEY (version)
+    )`);
+    const [doneRows] = await connection.query<RowDataPacket[]>("SELECT version FROM schema_migrations");
+    const done = new Set(doneRows.map((row) => Number(row["version"])));
+    const applied: number[] = [];
+    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (done.has(migration.version)) continue;
+      for (const statement of migration.statements) await connection.query(statement);
+      await connection.query("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [
+        migration.version,
+        migration.name,
+      ]);
+      applied.push(migration.version);
+      logger.info({ action: "migration_applied", version: migration.version, name: migration.name });
+    }
+    if (appAccount !== undefined) await grantAppAccount(connection, database, appAccount);
+    const seedUser = await upsertSeedUser(connection, seed);
+    logger.info({ action: "migrate_done", database, applied, seedUser });
+    return { applied, seedUser };
+  } finally {
+    await connection.query("SELECT RELEASE_LOCK(?)", [LOCK_NAME]);
+  }
+}
+
+/**
+ * The API's own account: it reads users and reads/writes tokens, nothing else (no DDL, no deletes, no
+ * other database). Re-running sets the password again, so rotating it is a config change plus a re-run.
+ */
+async function grantAppAccount(connection: Connection, database: string, account: AppAccount): Promise<void> {
+  await connection.query("CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?", [account.user, account.password]);
+  await connection.query("ALTER USER ?@'%' IDENTIFIED BY ?", [account.user, account.password]);
+  await connection.query(`GRANT SELECT ON \`${database}\`.users TO ?@'%'`, [account.user]);
+  await connection.query(`GRANT SELECT, INSERT, UPDATE ON \`${database}\`.tokens TO ?@'%'`, [account.user]);
+}
+
+/**
+ * Creates the seed user, or resets its password when it no longer matches. An unchanged password writes
+ * nothing, so re-running the migration emits no change event downstream.
+ */
+async function upsertSeedUser(connection: Connection, seed: SeedUser): Promise<MigrationReport["seedUser"]> {
+  const email = seed.email.trim().toLowerCase();
+  const [rows] = await connection.query<RowDataPacket[]>("SELECT password_hash FROM users WHERE email = ?", [email]);
+  const existing = rows[0];
+  if (existing !== undefined && (await verifyPassword(seed.password, String(existing["password_hash"])))) {
+    return "unchanged";
+  }
+  const passwordHash = await hashPassword(seed.password);
+  await connection.query(
+    "INSERT INTO users (email, password_hash) VALUES (?, ?) ON DUPLICATE KEY UPDATE password_hash = VALUES(password_hash)",
+    [email, passwordHash],
+  );
+  return existing === undefined ? "created" : "updated";
+}

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ConfigError } from "@tidbstack/service-kit";
+import { loadApiConfig } from "../../src/config.ts";
+
+describe("API configuration", () => {
+  it("uses the documented defaults", () => {
+    const config = loadApiConfig({ DB_USER: "api" });
+    assert.deepEqual(config, {
+      port: 3000,
+      db: { host: "127.0.0.1", port: 4000, user: "api", password: "", database: "appdb" },
+      tokenTtlSeconds: 3600,
+      loginRateLimitPerMinute: 10,
+      trustProxy: false,
+      logLevel: "info",
+    });
+  });
+
+  it("reads every variable of the contract", () => {
+    const config = loadApiConfig({
+      PORT: "8080", DB_HOST: "tidb", DB_PORT: "4001", DB_USER: "u", DB_PASSWORD: " p w ", DB_NAME: "other_db",
+      TOKEN_TTL_SECONDS: "60", LOGIN_RATE_LIMIT_PER_MINUTE: "3", TRUST_PROXY: "true", LOG_LEVEL: "DEBUG",
+    });
+    assert.equal(config.port, 8080);
+    assert.deepEqual(config.db, { host: "tidb", port: 4001, user: "u", password: " p w ", database: "other_db" });
+    assert.equal(config.tokenTtlSeconds, 60);
+    assert.equal(config.loginRateLimitPerMinute, 3);
+    assert.equal(config.trustProxy, true);
+    assert.equal(config.logLevel, "debug");
+  });
+
+  const cases: [Record<string, string>, string, RegExp][] = [
+    [{ PORT: "http" }, "PORT", /whole number/],
+    [{ PORT: "70000" }, "PORT", /between 1 and 65535/],
+    [{ DB_PORT: "-1" }, "DB_PORT", /between/],
+    [{ TOKEN_TTL_SECONDS: "1.5" }, "TOKEN_TTL_SECONDS", /whole number/],
+    [{ LOGIN_RATE_LIMIT_PER_MINUTE: "0" }, "LOGIN_RATE_LIMIT_PER_MINUTE", /between/],
+    [{ TRUST_PROXY: "maybe" }, "TRUST_PROXY", /true or false/],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL", /one of/],
+    [{ DB_NAME: "app-db; DROP" }, "DB_NAME", /letters, digits or underscores/],
+  ];
+  for (const [env, variable, problem] of cases) {
+    it(`rejects a bad ${variable} with an error naming it`, () => {
+      assert.throws(
+        () => loadApiConfig({ DB_USER: "api", ...env }),
+        (error: unknown) => error instanceof ConfigError && error.variable === variable && problem.test(error.message) && error.message.startsWith(variable),
+      );
+    });
+  }
+
+  it("requires DB_USER", () => {
+    assert.throws(() => loadApiConfig({}), (error: unknown) => error instanceof ConfigError && error.variable === "DB_USER");
+  });
+});

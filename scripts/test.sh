@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The test command (`npm test`). Makes sure Node 24, the npm dependencies, MariaDB, Chromium and Kafka's jars
+# are present (installing what is missing, idempotently), then runs every test under node's test runner with
+# a real MariaDB and a real Kafka broker started for the run and stopped afterwards.
+#
+#   npm test                 unit and integration tests
+#   npm test -- --unit       unit tests only: no servers, no installs beyond npm
+#   npm test -- <pattern>    only the test files matching the glob(s), with the servers
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+# shellcheck source=lib/node.sh
+source scripts/lib/node.sh
+# shellcheck source=lib/system-deps.sh
+source scripts/lib/system-deps.sh
+ensure_node "$root"
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "installing npm dependencies" >&2
+  npm ci --ignore-scripts --no-audit --no-fund >&2
+fi
+
+unit_only=false
+patterns=()
+for arg in "$@"; do
+  case $arg in
+    --unit) unit_only=true ;;
+    *) patterns+=("$arg") ;;
+  esac
+done
+
+node_test=(node --conditions=source --test --test-reporter=spec --test-timeout=300000)
+if $unit_only; then
+  [ ${#patterns[@]} -gt 0 ] || patterns=("*/test/unit/**/*.test.ts")
+  exec "${node_test[@]}" "${patterns[@]}"
+fi
+
+[ ${#patterns[@]} -gt 0 ] || patterns=("*/test/unit/**/*.test.ts" "*/test/integration/**/*.test.ts")
+started=$(date +%s)
+ensure_test_dependencies "$root"
+echo "test dependencies ready in $(( $(date +%s) - started )) s" >&2
+exec node --conditions=source testenv/src/run.ts -- "${node_test[@]}" "${patterns[@]}"

@@ -1,0 +1,92 @@
+import { LOG_LEVELS, type LogLevel } from "./logging.ts";
+
+/** A bad or missing environment variable. The message names the variable and says what it must be. */
+export class ConfigError extends Error {
+  readonly variable: string;
+
+  constructor(variable: string, problem: string) {
+    super(`${variable} ${problem}`);
+    this.name = "ConfigError";
+    this.variable = variable;
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads environment variables with defaults and validation; every failure is a ConfigError. */
+export class EnvReader {
+  private readonly env: Env;
+
+  constructor(env: Env) {
+    this.env = env;
+  }
+
+  /** The raw value, or undefined when the variable is unset or blank. */
+  private raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === "" ? undefined : value;
+  }
+
+  /** Whether the variable is set to something other than blanks. */
+  isSet(name: string): boolean {
+    return this.raw(name) !== undefined;
+  }
+
+  string(name: string, fallback?: string): string {
+    const value = this.raw(name) ?? fallback;
+    if (value === undefined) throw new ConfigError(name, "is required");
+    return value;
+  }
+
+  /**
+   * Like string(), but keeps surrounding spaces: passwords may legitimately contain them. With a fallback,
+   * an unset variable yields the fallback (an empty password is valid for some database accounts).
+   */
+  secret(name: string, fallback?: string): string {
+    const value = this.env[name] ?? fallback;
+    if (value === undefined || (value === "" && fallback === undefined)) {
+      throw new ConfigError(name, "is required");
+    }
+    return value;
+  }
+
+  /** A plain SQL identifier (database or user name), safe to splice into DDL. */
+  identifier(name: string, fallback?: string): string {
+    const value = this.string(name, fallback);
+    if (!/^[A-Za-z0-9_]{1,64}$/.test(value)) {
+      throw new ConfigError(name, `must be 1-64 letters, digits or underscores, got "${value}"`);
+    }
+    return value;
+  }
+
+  integer(name: string, fallback: number, range: { min: number; max: number }): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!/^-?\d+$/.test(value)) throw new ConfigError(name, `must be a whole number, got "${value}"`);
+    const parsed = Number(value);
+    if (parsed < range.min || parsed > range.max) {
+      throw new ConfigError(name, `must be between ${range.min} and ${range.max}, got ${value}`);
+    }
+    return parsed;
+  }
+
+  port(name: string, fallback: number): number {
+    return this.integer(name, fallback, { min: 1, max: 65535 });
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (["true", "1", "yes"].includes(value)) return true;
+    if (["false", "0", "no"].includes(value)) return false;
+    throw new ConfigError(name, `must be true or false, got "${value}"`);
+  }
+
+  logLevel(name: string, fallback: LogLevel): LogLevel {
+    const value = this.raw(name)?.toLowerCase() ?? fallback;
+    if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+      throw new ConfigError(name, `must be one of ${LOG_LEVELS.join(", ")}, got "${value}"`);
+    }
+    return value as LogLevel;
+  }
+}

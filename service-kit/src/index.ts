@@ -1,0 +1,13 @@
+export {
+  captureLogLines,
+  configureLogging,
+  formatLogEvent,
+  getLogger,
+  LOG_LEVELS,
+  shutdownLogging,
+  type LogFields,
+  type Logger,
+  type LogLevel,
+} from "./logging.ts";
+export { ConfigError, EnvReader, type Env } from "./env.ts";
+export { exitGracefullyOnSignals, type ShutdownOptions } from "./shutdown.ts";

@@ -1,0 +1,102 @@
+import log4js from "log4js";
+
+/** Fields every line starts with; event fields may not overwrite them. */
+const RESERVED_FIELDS = new Set(["timestamp", "level"]);
+
+export type LogFields = Record<string, unknown>;
+
+/**
+ * Turns one log4js event into one JSON object on one line:
+ * `{"timestamp":"<ISO 8601>","level":"info", ...fields}`. The log4js category is left out: each process
+ * logs as one service, and audit lines (logins) have a fixed set of fields.
+ *
+ * Arguments to `logger.info(...)` are folded in order: plain objects contribute their fields, strings
+ * become `msg`, and an Error becomes `err` with its name, message and stack (never `[object Object]`).
+ */
+export function formatLogEvent(event: log4js.LoggingEvent): string {
+  const line: LogFields = {
+    timestamp: event.startTime.toISOString(),
+    level: event.level.levelStr.toLowerCase(),
+  };
+  const messages: string[] = [];
+  for (const part of event.data as unknown[]) {
+    if (part instanceof Error) {
+      line["err"] = serializeError(part);
+    } else if (typeof part === "string") {
+      messages.push(part);
+    } else if (isPlainObject(part)) {
+      for (const [key, value] of Object.entries(part)) {
+        if (!RESERVED_FIELDS.has(key)) line[key] = value instanceof Error ? serializeError(value) : value;
+      }
+    } else if (part !== undefined) {
+      messages.push(String(part));
+    }
+  }
+  if (messages.length > 0) line["msg"] = messages.join(" ");
+  return JSON.stringify(line, jsonSafe);
+}
+
+/** BigInt values (TiDB TSOs) print as exact decimal strings instead of making JSON.stringify throw. */
+function jsonSafe(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? value.toString() : value;
+}
+
+function serializeError(error: Error): LogFields {
+  const fields: LogFields = { name: error.name, message: error.message };
+  if (error.stack !== undefined) fields["stack"] = error.stack;
+  const code = (error as { code?: unknown }).code;
+  if (code !== undefined) fields["code"] = code;
+  return fields;
+}
+
+function isPlainObject(value: unknown): value is LogFields {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "off"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Configures log4js once per process: JSON lines on stdout at the given level. Call it from `main.ts`
+ * only; everything else receives a logger.
+ */
+export function configureLogging(level: LogLevel): void {
+  log4js.addLayout("json", () => formatLogEvent);
+  log4js.configure({
+    appenders: { stdout: { type: "stdout", layout: { type: "json" } } },
+    categories: { default: { appenders: ["stdout"], level } },
+  });
+}
+
+/** Flushes buffered log lines; await it before the process exits. */
+export function shutdownLogging(): Promise<void> {
+  return new Promise((resolve) => {
+    log4js.shutdown(() => {
+      resolve();
+    });
+  });
+}
+
+/**
+ * Routes log4js to an in-memory list of JSON lines, formatted exactly as in production. For tests that
+ * assert on what a service logs.
+ */
+export function captureLogLines(level: LogLevel = "debug"): { lines: string[]; records: () => LogFields[] } {
+  const lines: string[] = [];
+  log4js.configure({
+    appenders: {
+      memory: {
+        type: {
+          configure: () => (event: log4js.LoggingEvent) => {
+            lines.push(formatLogEvent(event));
+          },
+        },
+      },
+    },
+    categories: { default: { appenders: ["memory"], level } },
+  });
+  return { lines, records: () => lines.map((line) => JSON.parse(line) as LogFields) };
+}
+
+export type Logger = log4js.Logger;
+export const getLogger = (category: string): Logger => log4js.getLogger(category);
