@@ -93,6 +93,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.get("/login.js", (_req, res) => {
     res.type("js").send(LOGIN_PAGE_SCRIPT);
   });
+  // Browsers ask for it on every page; an empty answer keeps their consoles and the 404 metrics clean.
+  app.get("/favicon.ico", (_req, res) => {
+    res.status(204).end();
+  });
 
   app.get("/health", (_req, res) => {
     res.json({ status: "ok" });

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Pool } from "mysql2/promise";
+import { chromium, type Browser } from "playwright-core";
+import { createTestDatabase, type TestDatabase } from "@tidbstack/testenv";
+import { ADMIN, migrateTestDatabase, startApi, storeFor, type RunningApi } from "../support.ts";
+
+describe("the login page in a real browser", () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  let api: RunningApi;
+  let browser: Browser;
+
+  before(async () => {
+    db = await createTestDatabase("page");
+    const backing = storeFor(db, await migrateTestDatabase(db));
+    pool = backing.pool;
+    api = await startApi(backing.store);
+    browser = await chromium.launch({
+      executablePath: process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium",
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+  });
+  after(async () => {
+    await browser.close();
+    await api.close();
+    await pool.end();
+    await db.drop();
+  });
+
+  it("logs in, shows the user id and email, and logs out", async () => {
+    const page = await browser.newPage();
+    const consoleErrors: string[] = [];
+    page.on("console", (message) => {
+      if (message.type() === "error") consoleErrors.push(message.text());
+    });
+    await page.goto(api.url);
+    await page.fill("#email", ADMIN.email);
+    await page.fill("#password", ADMIN.password);
+    await page.click("button[type=submit]");
+    await page.waitForSelector("#session:not([hidden])");
+    assert.match(await page.textContent("#user-id") ?? "", /^\d+$/);
+    assert.equal(await page.textContent("#user-email"), ADMIN.email);
+
+    await page.click("#logout");
+    await page.waitForSelector("#login-form:not([hidden])");
+    assert.equal(await page.isHidden("#session"), true);
+    assert.ok(api.logs().some((l) => l["action"] === "logout"));
+    assert.deepEqual(consoleErrors, [], "no script errors (the CSP allows the page's own script)");
+  });
+
+  it("shows the API's error message on wrong credentials", async () => {
+    const page = await browser.newPage();
+    await page.goto(api.url);
+    await page.fill("#email", ADMIN.email);
+    await page.fill("#password", "wrong");
+    await page.click("button[type=submit]");
+    await page.waitForFunction(() => (document.getElementById("error")?.textContent ?? "") !== "");
+    assert.equal(await page.textContent("#error"), "email or password is incorrect");
+    assert.equal(await page.isHidden("#session"), true);
+  });
+});

@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { RowDataPacket } from "mysql2/promise";
+import mysql from "mysql2/promise";
+import { getLogger } from "@tidbstack/service-kit";
+import { createTestDatabase, type TestDatabase } from "@tidbstack/testenv";
+import { MIGRATIONS } from "../../src/migrations.ts";
+import { migrate } from "../../src/migrator.ts";
+import { verifyPassword } from "../../src/passwords.ts";
+import { ADMIN, adminConnection } from "../support.ts";
+
+describe("migrate against a real database", () => {
+  let db: TestDatabase;
+  const app = { user: "", password: "app-secret" };
+
+  before(async () => {
+    db = await createTestDatabase("migrate");
+    app.user = `${db.name}_app`.slice(0, 32);
+  });
+  after(() => db.drop());
+
+  it("creates the schema, records the version and seeds the admin on a fresh database", async () => {
+    const connection = await adminConnection(db);
+    try {
+      const report = await migrate(connection, db.name, MIGRATIONS, ADMIN, getLogger("m"), app);
+      assert.deepEqual(report, { applied: [1], seedUser: "created" });
+      const [tables] = await connection.query<RowDataPacket[]>("SHOW TABLES");
+      assert.deepEqual(tables.map((row) => Object.values(row)[0]).sort(), ["schema_migrations", "tokens", "users"]);
+      const [users] = await connection.query<RowDataPacket[]>("SELECT email, password_hash FROM users");
+      assert.equal(users.length, 1);
+      assert.equal(users[0]?.["email"], ADMIN.email);
+      assert.notEqual(users[0]?.["password_hash"], ADMIN.password);
+      assert.equal(await verifyPassword(ADMIN.password, String(users[0]?.["password_hash"])), true);
+    } finally {
+      await connection.end();
+    }
+  });
+
+  it("gives every table a primary key, and tokens a unique index on the hash and an index on the user", async () => {
+    const connection = await adminConnection(db);
+    try {
+      const [keys] = await connection.query<RowDataPacket[]>(
+        `SELECT table_name AS t, index_name AS i, non_unique AS n, column_name AS c FROM information_schema.statistics
+         WHERE table_schema = ? ORDER BY t, i`,
+        [db.name],
+      );
+      const described = keys.map((k) => `${String(k["t"])}.${String(k["i"])}(${String(k["c"])})${Number(k["n"]) === 0 ? " unique" : ""}`);
+      for (const expected of ["schema_migrations.PRIMARY(version) unique", "tokens.PRIMARY(id) unique", "users.PRIMARY(id) unique", "users.uq_users_email(email) unique", "tokens.uq_tokens_token_hash(token_hash) unique", "tokens.idx_tokens_user_id(user_id)"]) {
+        assert.ok(described.includes(expected), `${expected} missing from ${described.join(", ")}`);
+      }
+    } finally {
+      await connection.end();
+    }
+  });
+
+  it("is idempotent: twice at the same time, then again, applies nothing twice and leaves one admin", async () => {
+    const [a, b] = [await adminConnection(db), await adminConnection(db)];
+    try {
+      const reports = await Promise.all([
+        migrate(a, db.name, MIGRATIONS, ADMIN, getLogger("m"), app),
+        migrate(b, db.name, MIGRATIONS, ADMIN, getLogger("m"), app),
+      ]);
+      assert.deepEqual(reports, [{ applied: [], seedUser: "unchanged" }, { applied: [], seedUser: "unchanged" }]);
+      const again = await migrate(a, db.name, MIGRATIONS, ADMIN, getLogger("m"), app);
+      assert.deepEqual(again, { applied: [], seedUser: "unchanged" });
+      const [counts] = await a.query<RowDataPacket[]>("SELECT (SELECT COUNT(*) FROM users) AS u, (SELECT COUNT(*) FROM schema_migrations) AS m");
+      assert.deepEqual({ u: Number(counts[0]?.["u"]), m: Number(counts[0]?.["m"]) }, { u: 1, m: 1 });
+    } finally {
+      await Promise.all([a.end(), b.end()]);
+    }
+  });
+
+  it("runs concurrently on a fresh database without failing or duplicating anything", async () => {
+    const fresh = await createTestDatabase("migrate_race");
+    const connections = await Promise.all([1, 2, 3].map(() => adminConnection(fresh)));
+    try {
+      const reports = await Promise.all(connections.map((c) => migrate(c, fresh.name, MIGRATIONS, ADMIN, getLogger("m"))));
+      assert.deepEqual(reports.map((r) => r.applied).flat(), [1], "exactly one run applies migration 1");
+      assert.deepEqual(reports.map((r) => r.seedUser).sort(), ["created", "unchanged", "unchanged"]);
+    } finally {
+      await Promise.all(connections.map((c) => c.end()));
+      await fresh.drop();
+    }
+  });
+
+  it("resets the seed admin's password when ADMIN_PASSWORD changes", async () => {
+    const connection = await adminConnection(db);
+    try {
+      const report = await migrate(connection, db.name, MIGRATIONS, { email: "Admin@Test.com", password: "rotated" }, getLogger("m"), app);
+      assert.equal(report.seedUser, "updated");
+      const [users] = await connection.query<RowDataPacket[]>("SELECT password_hash FROM users");
+      assert.equal(users.length, 1);
+      assert.equal(await verifyPassword("rotated", String(users[0]?.["password_hash"])), true);
+      await migrate(connection, db.name, MIGRATIONS, ADMIN, getLogger("m"), app);
+    } finally {
+      await connection.end();
+    }
+  });
+
+  it("gives the API account least privilege: read users, read/write tokens, nothing else", async () => {
+    const connection = await mysql.createConnection({ host: db.host, port: db.port, user: app.user, password: app.password, database: db.name });
+    try {
+      await connection.query("SELECT id FROM users");
+      await connection.query("SELECT id FROM tokens");
+      const refused = ["DELETE FROM users", "UPDATE users SET email = email", "INSERT INTO users (email, password_hash) VALUES ('x', 'y')", "DELETE FROM tokens", "DROP TABLE tokens", "CREATE TABLE t (id INT PRIMARY KEY)", "SELECT * FROM mysql.user"];
+      for (const sql of refused) {
+        await assert.rejects(connection.query(sql), /denied/i, sql);
+      }
+    } finally {
+      await connection.end();
+    }
+  });
+});
