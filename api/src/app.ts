@@ -159,7 +159,8 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.post("/logout", async (req, res) => {
     const { user, tokenHash } = await authenticate(req);
-    if (!(await store.revokeToken(tokenHash, clock()))) throw unauthorized("the token is unknown, expired or revoked");
+    if (!(await store.revokeToken(tokenHash, clock())))
+      throw unauthorized("the token is unknown, expired or revoked");
     logger.info({ action: "logout", userId: user.userId, ip: req.ip ?? "unknown" });
     res.status(204).end();
   });
@@ -181,7 +182,12 @@ function observeRequests(logger: Logger, metrics: ApiMetrics): RequestHandler {
       const labels = { method: req.method, route, status: String(res.statusCode) };
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, seconds);
-      const line = { action: "request", ...labels, status: res.statusCode, durationMs: Math.round(seconds * 1e4) / 10 };
+      const line = {
+        action: "request",
+        ...labels,
+        status: res.statusCode,
+        durationMs: Math.round(seconds * 1e4) / 10,
+      };
       if (QUIET_ROUTES.has(route)) logger.debug(line);
       else logger.info(line);
     });
@@ -199,7 +205,8 @@ function routeOf(req: Request): string {
 function fromBodyParser(error: unknown): ApiError | undefined {
   const type = (error as { type?: unknown } | null)?.type;
   if (type === "entity.parse.failed") return invalidRequest("the request body is not valid JSON");
-  if (type === "entity.too.large") return new ApiError(400, "body_too_large", `the request body exceeds ${BODY_LIMIT}`);
+  if (type === "entity.too.large")
+    return new ApiError(400, "body_too_large", `the request body exceeds ${BODY_LIMIT}`);
   if (type === "encoding.unsupported" || type === "charset.unsupported") {
     return invalidRequest("the request body must be UTF-8 JSON");
   }
@@ -215,13 +222,16 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     let apiError = error instanceof ApiError ? error : fromBodyParser(error);
     if (apiError === undefined && isDatabaseUnavailable(error)) {
-      logger.warn({ action: "database_unavailable", method: req.method, route: routeOf(req) }, error as Error);
+      logger.warn({ action: "database_unavailable", method: req.method, route: routeOf(req) }, error);
       apiError = databaseUnavailable();
     }
     if (apiError === undefined) {
-      logger.error({ action: "request_failed", method: req.method, route: routeOf(req) }, error as Error);
+      logger.error({ action: "request_failed", method: req.method, route: routeOf(req) }, error);
       apiError = new ApiError(500, "internal_error", "internal error");
     }
-    res.status(apiError.status).set(apiError.headers).json({ error: { code: apiError.code, message: apiError.message } });
+    res
+      .status(apiError.status)
+      .set(apiError.headers)
+      .json({ error: { code: apiError.code, message: apiError.message } });
   };
 }

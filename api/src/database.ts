@@ -17,14 +17,17 @@ const UNAVAILABLE_CODES = new Set([
 ]);
 
 /** TiDB's storage-layer errors (PD server timeout 9001, TiKV server timeout 9002, region unavailable 9005 ...). */
-const isTidbStorageUnavailable = (errno: unknown): boolean => typeof errno === "number" && errno >= 9001 && errno <= 9013;
+const isTidbStorageUnavailable = (errno: unknown): boolean =>
+  typeof errno === "number" && errno >= 9001 && errno <= 9013;
 
 /** True when `error` says the database is down or unreachable (worth a 503 and a retry), not a bug. */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof error !== "object" || error === null) return false;
   const { code, errno, fatal } = error as { code?: unknown; errno?: unknown; fatal?: unknown };
   return (
-    fatal === true || (typeof code === "string" && UNAVAILABLE_CODES.has(code)) || isTidbStorageUnavailable(errno)
+    fatal === true ||
+    (typeof code === "string" && UNAVAILABLE_CODES.has(code)) ||
+    isTidbStorageUnavailable(errno)
   );
 }
 

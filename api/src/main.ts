@@ -21,7 +21,15 @@ try {
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   // Logging is not configured yet (LOG_LEVEL may be the bad value): one plain JSON line on stderr.
-  console.error(JSON.stringify({ timestamp: new Date().toISOString(), level: "fatal", action: "config_invalid", variable: error.variable, msg: error.message }));
+  console.error(
+    JSON.stringify({
+      timestamp: new Date().toISOString(),
+      level: "fatal",
+      action: "config_invalid",
+      variable: error.variable,
+      msg: error.message,
+    }),
+  );
   process.exit(1);
 }
 
@@ -31,7 +39,11 @@ const pool = createPool(config.db);
 const app = createApp({ store: createAuthStore(pool), logger, metrics: createApiMetrics(), config });
 
 const server = app.listen(config.port, () => {
-  logger.info({ action: "listening", port: config.port, database: `${config.db.host}:${config.db.port}/${config.db.database}` });
+  logger.info({
+    action: "listening",
+    port: config.port,
+    database: `${config.db.host}:${config.db.port}/${config.db.database}`,
+  });
 });
 server.on("error", (error) => {
   logger.fatal({ action: "listen_failed", port: config.port }, error);
@@ -43,7 +55,10 @@ exitGracefullyOnSignals({
   async drain() {
     // Stop accepting, let in-flight requests finish, and drop idle keep-alive sockets so close() can resolve.
     const closed = new Promise<void>((resolve, reject) => {
-      server.close((error) => (error === undefined ? resolve() : reject(error)));
+      server.close((error) => {
+        if (error === undefined) resolve();
+        else reject(error);
+      });
     });
     server.closeIdleConnections();
     await closed;

@@ -90,7 +90,9 @@ async function grantAppAccount(connection: Connection, database: string, account
  */
 async function upsertSeedUser(connection: Connection, seed: SeedUser): Promise<MigrationReport["seedUser"]> {
   const email = seed.email.trim().toLowerCase();
-  const [rows] = await connection.query<RowDataPacket[]>("SELECT password_hash FROM users WHERE email = ?", [email]);
+  const [rows] = await connection.query<RowDataPacket[]>("SELECT password_hash FROM users WHERE email = ?", [
+    email,
+  ]);
   const existing = rows[0];
   if (existing !== undefined && (await verifyPassword(seed.password, String(existing["password_hash"])))) {
     return "unchanged";

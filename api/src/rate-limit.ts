@@ -39,7 +39,10 @@ export class RateLimiter {
       return { allowed: true, retryAfterSeconds: 0 };
     }
     this.buckets.set(key, bucket);
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.refillPerMs / 1000)) };
+    return {
+      allowed: false,
+      retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.refillPerMs / 1000)),
+    };
   }
 
   /** How many keys are tracked (for tests of the memory bound). */

@@ -71,7 +71,9 @@ export function createAuthStore(pool: Pool): AuthStore {
     async ping(timeoutMs) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`database did not answer within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(() => {
+          reject(new Error(`database did not answer within ${timeoutMs} ms`));
+        }, timeoutMs);
       });
       try {
         await Promise.race([pool.query({ sql: "SELECT 1", timeout: timeoutMs }), timeout]);

@@ -30,7 +30,12 @@ export async function startApi(
 ): Promise<RunningApi> {
   const capture = captureLogLines("debug");
   const metrics = createApiMetrics();
-  const config = { tokenTtlSeconds: 3600, loginRateLimitPerMinute: 1000, trustProxy: false, ...options.config };
+  const config = {
+    tokenTtlSeconds: 3600,
+    loginRateLimitPerMinute: 1000,
+    trustProxy: false,
+    ...options.config,
+  };
   const deps: AppDeps = {
     store,
     logger: getLogger("api"),
@@ -40,7 +45,9 @@ export async function startApi(
   };
   const app = createApp(deps);
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+    const s = app.listen(0, "127.0.0.1", () => {
+      resolve(s);
+    });
   });
   const { port } = server.address() as AddressInfo;
   return {
@@ -51,13 +58,21 @@ export async function startApi(
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
       }),
   };
 }
 
 export const adminConnection = (db: TestDatabase): Promise<mysql.Connection> =>
-  mysql.createConnection({ host: db.host, port: db.port, user: db.user, password: db.password, timezone: "Z" });
+  mysql.createConnection({
+    host: db.host,
+    port: db.port,
+    user: db.user,
+    password: db.password,
+    timezone: "Z",
+  });
 
 /** Migrates a test database (schema, seed admin, least-privilege app account) and returns the account. */
 export async function migrateTestDatabase(db: TestDatabase): Promise<{ user: string; password: string }> {
@@ -77,7 +92,11 @@ export function storeFor(db: TestDatabase, account: { user: string; password: st
   return { store: createAuthStore(pool), pool };
 }
 
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
@@ -85,9 +104,13 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   });
 }
 
-export async function login(apiUrl: string, credentials: { email: string; password: string } = ADMIN): Promise<string> {
+export async function login(
+  apiUrl: string,
+  credentials: { email: string; password: string } = ADMIN,
+): Promise<string> {
   const response = await postJson(`${apiUrl}/login`, credentials);
-  if (response.status !== 200) throw new Error(`login failed with ${response.status}: ${await response.text()}`);
+  if (response.status !== 200)
+    throw new Error(`login failed with ${response.status}: ${await response.text()}`);
   return ((await response.json()) as { token: string }).token;
 }
 

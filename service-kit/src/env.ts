@@ -50,13 +50,21 @@ export class EnvReader {
     return value;
   }
 
+  /** A value that must match `pattern`, described as `what` in the error. */
+  matching(name: string, pattern: RegExp, what: string, fallback?: string): string {
+    const value = this.string(name, fallback);
+    if (!pattern.test(value)) throw new ConfigError(name, `must be ${what}, got "${value}"`);
+    return value;
+  }
+
+  /** A ConfigError for a variable whose value fails a check made outside this reader. */
+  error(name: string, problem: string): ConfigError {
+    return new ConfigError(name, problem);
+  }
+
   /** A plain SQL identifier (database or user name), safe to splice into DDL. */
   identifier(name: string, fallback?: string): string {
-    const value = this.string(name, fallback);
-    if (!/^[A-Za-z0-9_]{1,64}$/.test(value)) {
-      throw new ConfigError(name, `must be 1-64 letters, digits or underscores, got "${value}"`);
-    }
-    return value;
+    return this.matching(name, /^[A-Za-z0-9_]{1,64}$/, "1-64 letters, digits or underscores", fallback);
   }
 
   integer(name: string, fallback: number, range: { min: number; max: number }): number {

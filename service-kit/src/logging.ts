@@ -29,7 +29,7 @@ export function formatLogEvent(event: log4js.LoggingEvent): string {
         if (!RESERVED_FIELDS.has(key)) line[key] = value instanceof Error ? serializeError(value) : value;
       }
     } else if (part !== undefined) {
-      messages.push(String(part));
+      messages.push(JSON.stringify(part, jsonSafe));
     }
   }
   if (messages.length > 0) line["msg"] = messages.join(" ");

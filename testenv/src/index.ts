@@ -43,7 +43,10 @@ export interface TestDatabase {
 }
 
 /** Creates a fresh, empty database for one test file on the given server (default: the shared one). */
-export async function createTestDatabase(prefix: string, serverUrl: string = mysqlUrl()): Promise<TestDatabase> {
+export async function createTestDatabase(
+  prefix: string,
+  serverUrl: string = mysqlUrl(),
+): Promise<TestDatabase> {
   const url = new URL(serverUrl);
   const name = uniqueName(prefix);
   const admin = {

@@ -31,7 +31,9 @@ export interface KafkaBroker {
  */
 export async function startKafka(): Promise<KafkaBroker> {
   if (!existsSync(KAFKA_LIBS_DIR)) {
-    throw new Error(`Kafka's jars are missing from ${KAFKA_LIBS_DIR}: run scripts/test.sh, which resolves them with mvn`);
+    throw new Error(
+      `Kafka's jars are missing from ${KAFKA_LIBS_DIR}: run scripts/test.sh, which resolves them with mvn`,
+    );
   }
   const [port, controllerPort] = [await freePort(), await freePort()];
   const baseDir = mkdtempSync(join(tmpdir(), "tidbstack-kafka-"));

@@ -84,7 +84,9 @@ export async function waitUntilReady(
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (server.child.exitCode !== null || server.child.signalCode !== null) {
-      throw new Error(`${what} exited during start-up; its log (${server.logFile}) ends with:\n${tail(server.logFile)}`);
+      throw new Error(
+        `${what} exited during start-up; its log (${server.logFile}) ends with:\n${tail(server.logFile)}`,
+      );
     }
     try {
       await probe();

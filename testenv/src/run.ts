@@ -46,7 +46,9 @@ async function main(): Promise<number> {
     process.on("SIGINT", forward);
     process.on("SIGTERM", forward);
     const code = await new Promise<number>((resolve) => {
-      child.on("exit", (exitCode, signal) => resolve(exitCode ?? (signal === null ? 1 : 128)));
+      child.on("exit", (exitCode, signal) => {
+        resolve(exitCode ?? (signal === null ? 1 : 128));
+      });
     });
     return code;
   } finally {

@@ -3,7 +3,17 @@ import { after, before, describe, it } from "node:test";
 import type { Pool, RowDataPacket } from "mysql2/promise";
 import { createTestDatabase, type TestDatabase } from "@tidbstack/testenv";
 import { hashToken } from "../../src/tokens.ts";
-import { ADMIN, adminConnection, bearer, login, migrateTestDatabase, postJson, startApi, storeFor, type RunningApi } from "../support.ts";
+import {
+  ADMIN,
+  adminConnection,
+  bearer,
+  login,
+  migrateTestDatabase,
+  postJson,
+  startApi,
+  storeFor,
+  type RunningApi,
+} from "../support.ts";
 
 describe("API endpoints against a real database", () => {
   let db: TestDatabase;
@@ -59,7 +69,10 @@ describe("API endpoints against a real database", () => {
 
   it("refuses a wrong password and an unknown email with the same 401", async () => {
     const wrong = await postJson(`${api.url}/login`, { ...ADMIN, password: "nope" });
-    const unknown = await postJson(`${api.url}/login`, { email: "nobody@test.com", password: "temp-password" });
+    const unknown = await postJson(`${api.url}/login`, {
+      email: "nobody@test.com",
+      password: "temp-password",
+    });
     assert.equal(wrong.status, 401);
     assert.equal(unknown.status, 401);
     assert.deepEqual(await wrong.json(), await unknown.json());

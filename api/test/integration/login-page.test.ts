@@ -18,7 +18,15 @@ describe("the login page in a real browser", () => {
     api = await startApi(backing.store);
     browser = await chromium.launch({
       executablePath: process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
     });
   });
   after(async () => {
@@ -39,7 +47,7 @@ describe("the login page in a real browser", () => {
     await page.fill("#password", ADMIN.password);
     await page.click("button[type=submit]");
     await page.waitForSelector("#session:not([hidden])");
-    assert.match(await page.textContent("#user-id") ?? "", /^\d+$/);
+    assert.match((await page.textContent("#user-id")) ?? "", /^\d+$/);
     assert.equal(await page.textContent("#user-email"), ADMIN.email);
 
     await page.click("#logout");
@@ -55,7 +63,7 @@ describe("the login page in a real browser", () => {
     await page.fill("#email", ADMIN.email);
     await page.fill("#password", "wrong");
     await page.click("button[type=submit]");
-    await page.waitForFunction(() => (document.getElementById("error")?.textContent ?? "") !== "");
+    await page.locator("#error:not(:empty)").waitFor();
     assert.equal(await page.textContent("#error"), "email or password is incorrect");
     assert.equal(await page.isHidden("#session"), true);
   });

@@ -25,7 +25,11 @@ describe("migrate against a real database", () => {
       const report = await migrate(connection, db.name, MIGRATIONS, ADMIN, getLogger("m"), app);
       assert.deepEqual(report, { applied: [1], seedUser: "created" });
       const [tables] = await connection.query<RowDataPacket[]>("SHOW TABLES");
-      assert.deepEqual(tables.map((row) => Object.values(row)[0]).sort(), ["schema_migrations", "tokens", "users"]);
+      assert.deepEqual(tables.map((row) => String(Object.values(row)[0])).sort(), [
+        "schema_migrations",
+        "tokens",
+        "users",
+      ]);
       const [users] = await connection.query<RowDataPacket[]>("SELECT email, password_hash FROM users");
       assert.equal(users.length, 1);
       assert.equal(users[0]?.["email"], ADMIN.email);
@@ -44,8 +48,18 @@ describe("migrate against a real database", () => {
          WHERE table_schema = ? ORDER BY t, i`,
         [db.name],
       );
-      const described = keys.map((k) => `${String(k["t"])}.${String(k["i"])}(${String(k["c"])})${Number(k["n"]) === 0 ? " unique" : ""}`);
-      for (const expected of ["schema_migrations.PRIMARY(version) unique", "tokens.PRIMARY(id) unique", "users.PRIMARY(id) unique", "users.uq_users_email(email) unique", "tokens.uq_tokens_token_hash(token_hash) unique", "tokens.idx_tokens_user_id(user_id)"]) {
+      const described = keys.map(
+        (k) =>
+          `${String(k["t"])}.${String(k["i"])}(${String(k["c"])})${Number(k["n"]) === 0 ? " unique" : ""}`,
+      );
+      for (const expected of [
+        "schema_migrations.PRIMARY(version) unique",
+        "tokens.PRIMARY(id) unique",
+        "users.PRIMARY(id) unique",
+        "users.uq_users_email(email) unique",
+        "tokens.uq_tokens_token_hash(token_hash) unique",
+        "tokens.idx_tokens_user_id(user_id)",
+      ]) {
         assert.ok(described.includes(expected), `${expected} missing from ${described.join(", ")}`);
       }
     } finally {
@@ -60,10 +74,15 @@ describe("migrate against a real database", () => {
         migrate(a, db.name, MIGRATIONS, ADMIN, getLogger("m"), app),
         migrate(b, db.name, MIGRATIONS, ADMIN, getLogger("m"), app),
       ]);
-      assert.deepEqual(reports, [{ applied: [], seedUser: "unchanged" }, { applied: [], seedUser: "unchanged" }]);
+      assert.deepEqual(reports, [
+        { applied: [], seedUser: "unchanged" },
+        { applied: [], seedUser: "unchanged" },
+      ]);
       const again = await migrate(a, db.name, MIGRATIONS, ADMIN, getLogger("m"), app);
       assert.deepEqual(again, { applied: [], seedUser: "unchanged" });
-      const [counts] = await a.query<RowDataPacket[]>("SELECT (SELECT COUNT(*) FROM users) AS u, (SELECT COUNT(*) FROM schema_migrations) AS m");
+      const [counts] = await a.query<RowDataPacket[]>(
+        "SELECT (SELECT COUNT(*) FROM users) AS u, (SELECT COUNT(*) FROM schema_migrations) AS m",
+      );
       assert.deepEqual({ u: Number(counts[0]?.["u"]), m: Number(counts[0]?.["m"]) }, { u: 1, m: 1 });
     } finally {
       await Promise.all([a.end(), b.end()]);
@@ -74,7 +93,9 @@ describe("migrate against a real database", () => {
     const fresh = await createTestDatabase("migrate_race");
     const connections = await Promise.all([1, 2, 3].map(() => adminConnection(fresh)));
     try {
-      const reports = await Promise.all(connections.map((c) => migrate(c, fresh.name, MIGRATIONS, ADMIN, getLogger("m"))));
+      const reports = await Promise.all(
+        connections.map((c) => migrate(c, fresh.name, MIGRATIONS, ADMIN, getLogger("m"))),
+      );
       assert.deepEqual(reports.map((r) => r.applied).flat(), [1], "exactly one run applies migration 1");
       assert.deepEqual(reports.map((r) => r.seedUser).sort(), ["created", "unchanged", "unchanged"]);
     } finally {
@@ -86,7 +107,14 @@ describe("migrate against a real database", () => {
   it("resets the seed admin's password when ADMIN_PASSWORD changes", async () => {
     const connection = await adminConnection(db);
     try {
-      const report = await migrate(connection, db.name, MIGRATIONS, { email: "Admin@Test.com", password: "rotated" }, getLogger("m"), app);
+      const report = await migrate(
+        connection,
+        db.name,
+        MIGRATIONS,
+        { email: "Admin@Test.com", password: "rotated" },
+        getLogger("m"),
+        app,
+      );
       assert.equal(report.seedUser, "updated");
       const [users] = await connection.query<RowDataPacket[]>("SELECT password_hash FROM users");
       assert.equal(users.length, 1);
@@ -98,11 +126,25 @@ describe("migrate against a real database", () => {
   });
 
   it("gives the API account least privilege: read users, read/write tokens, nothing else", async () => {
-    const connection = await mysql.createConnection({ host: db.host, port: db.port, user: app.user, password: app.password, database: db.name });
+    const connection = await mysql.createConnection({
+      host: db.host,
+      port: db.port,
+      user: app.user,
+      password: app.password,
+      database: db.name,
+    });
     try {
       await connection.query("SELECT id FROM users");
       await connection.query("SELECT id FROM tokens");
-      const refused = ["DELETE FROM users", "UPDATE users SET email = email", "INSERT INTO users (email, password_hash) VALUES ('x', 'y')", "DELETE FROM tokens", "DROP TABLE tokens", "CREATE TABLE t (id INT PRIMARY KEY)", "SELECT * FROM mysql.user"];
+      const refused = [
+        "DELETE FROM users",
+        "UPDATE users SET email = email",
+        "INSERT INTO users (email, password_hash) VALUES ('x', 'y')",
+        "DELETE FROM tokens",
+        "DROP TABLE tokens",
+        "CREATE TABLE t (id INT PRIMARY KEY)",
+        "SELECT * FROM mysql.user",
+      ];
       for (const sql of refused) {
         await assert.rejects(connection.query(sql), /denied/i, sql);
       }

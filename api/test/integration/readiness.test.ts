@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Pool } from "mysql2/promise";
 import { createTestDatabase, startMariaDb, type MariaDbServer } from "@tidbstack/testenv";
-import { ADMIN, bearer, login, migrateTestDatabase, postJson, startApi, storeFor, type RunningApi } from "../support.ts";
+import {
+  ADMIN,
+  bearer,
+  login,
+  migrateTestDatabase,
+  postJson,
+  startApi,
+  storeFor,
+  type RunningApi,
+} from "../support.ts";
 
 describe("when the database goes away and comes back", () => {
   let server: MariaDbServer;

@@ -50,7 +50,7 @@ describe("API HTTP layer", () => {
   });
 
   const badBodies: [string, string | object, string][] = [
-    ["malformed JSON", "{\"email\": ", "invalid_request"],
+    ["malformed JSON", '{"email": ', "invalid_request"],
     ["a JSON array", [], "invalid_request"],
     ["a missing password", { email: USER.email }, "invalid_request"],
     ["a non-string email", { email: 42, password: "x" }, "invalid_request"],
@@ -67,7 +67,11 @@ describe("API HTTP layer", () => {
   }
 
   it("POST /login without a JSON content type answers 400", async () => {
-    const response = await fetch(`${api.url}/login`, { method: "POST", body: "email=a&password=b", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const response = await fetch(`${api.url}/login`, {
+      method: "POST",
+      body: "email=a&password=b",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     assert.equal(response.status, 400);
     await errorBody(response);
   });
@@ -86,16 +90,33 @@ describe("API HTTP layer", () => {
     const { token } = (await ok.json()) as { token: string };
     await postJson(`${api.url}/login`, { ...USER, password: "wrong-password" });
     const lines = api.rawLogs.slice(before);
-    const logins = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => l["action"] === "login");
+    const logins = lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((l) => l["action"] === "login");
     assert.equal(logins.length, 2);
     const [success, failure] = logins as [Record<string, unknown>, Record<string, unknown>];
-    assert.deepEqual(Object.keys(success).sort(), ["action", "ip", "level", "outcome", "timestamp", "userId"]);
+    assert.deepEqual(Object.keys(success).sort(), [
+      "action",
+      "ip",
+      "level",
+      "outcome",
+      "timestamp",
+      "userId",
+    ]);
     assert.equal(success["outcome"], "success");
     assert.equal(success["userId"], 1);
     // TRUST_PROXY is off: the forwarded header is ignored and the socket address is logged.
     assert.equal(success["ip"], "127.0.0.1");
     assert.ok(!Number.isNaN(Date.parse(String(success["timestamp"]))));
-    assert.deepEqual(Object.keys(failure).sort(), ["action", "ip", "level", "outcome", "reason", "timestamp", "userId"]);
+    assert.deepEqual(Object.keys(failure).sort(), [
+      "action",
+      "ip",
+      "level",
+      "outcome",
+      "reason",
+      "timestamp",
+      "userId",
+    ]);
     assert.equal(failure["outcome"], "failure");
     assert.equal(failure["userId"], null);
     assert.equal(failure["reason"], "wrong_password");
@@ -106,8 +127,15 @@ describe("API HTTP layer", () => {
   });
 
   it("GET /me and POST /logout refuse a missing, malformed or unknown token with 401", async () => {
-    for (const headers of [{}, { authorization: "Bearer nonsense" }, bearer("123e4567-e89b-42d3-a456-426614174000")]) {
-      for (const [method, path] of [["GET", "/me"], ["POST", "/logout"]] as const) {
+    for (const headers of [
+      {},
+      { authorization: "Bearer nonsense" },
+      bearer("123e4567-e89b-42d3-a456-426614174000"),
+    ]) {
+      for (const [method, path] of [
+        ["GET", "/me"],
+        ["POST", "/logout"],
+      ] as const) {
         const response = await fetch(`${api.url}${path}`, { method, headers });
         assert.equal(response.status, 401, `${method} ${path} ${JSON.stringify(headers)}`);
         assert.equal((await errorBody(response)).code, "unauthorized");
@@ -138,7 +166,10 @@ describe("API HTTP layer", () => {
     assert.match(response.headers.get("content-type") ?? "", /^text\/plain/);
     const text = await response.text();
     assert.match(text, /^http_requests_total\{method="GET",route="\/health",status="200"\} \d+$/m);
-    assert.match(text, /^http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/health",status="200"\} \d+$/m);
+    assert.match(
+      text,
+      /^http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/health",status="200"\} \d+$/m,
+    );
     assert.match(text, /^login_attempts_total\{outcome="success"\} [1-9]\d*$/m);
     assert.match(text, /^login_attempts_total\{outcome="failure"\} [1-9]\d*$/m);
     assert.match(text, /^process_cpu_seconds_total /m);
@@ -163,13 +194,17 @@ describe("API login rate limit", () => {
     const api = await startApi(store, { config: { loginRateLimitPerMinute: 3 } });
     try {
       const statuses = [];
-      for (let i = 0; i < 3; i++) statuses.push((await postJson(`${api.url}/login`, { ...USER, password: "bad" })).status);
+      for (let i = 0; i < 3; i++)
+        statuses.push((await postJson(`${api.url}/login`, { ...USER, password: "bad" })).status);
       assert.deepEqual(statuses, [401, 401, 401]);
       const limited = await postJson(`${api.url}/login`, USER);
       assert.equal(limited.status, 429);
       assert.equal((await errorBody(limited)).code, "rate_limited");
       assert.equal(limited.headers.get("retry-after"), "20");
-      const last = api.logs().filter((l) => l["action"] === "login").at(-1);
+      const last = api
+        .logs()
+        .filter((l) => l["action"] === "login")
+        .at(-1);
       assert.equal(last?.["reason"], "rate_limited");
     } finally {
       await api.close();
@@ -180,10 +215,22 @@ describe("API login rate limit", () => {
     const store = await MemoryStore.withUser(USER.email, USER.password, FAST);
     const api = await startApi(store, { config: { loginRateLimitPerMinute: 1, trustProxy: true } });
     try {
-      assert.equal((await postJson(`${api.url}/login`, USER, { "x-forwarded-for": "198.51.100.1" })).status, 200);
-      assert.equal((await postJson(`${api.url}/login`, USER, { "x-forwarded-for": "198.51.100.1" })).status, 429);
-      assert.equal((await postJson(`${api.url}/login`, USER, { "x-forwarded-for": "198.51.100.2" })).status, 200);
-      const ips = api.logs().filter((l) => l["action"] === "login").map((l) => l["ip"]);
+      assert.equal(
+        (await postJson(`${api.url}/login`, USER, { "x-forwarded-for": "198.51.100.1" })).status,
+        200,
+      );
+      assert.equal(
+        (await postJson(`${api.url}/login`, USER, { "x-forwarded-for": "198.51.100.1" })).status,
+        429,
+      );
+      assert.equal(
+        (await postJson(`${api.url}/login`, USER, { "x-forwarded-for": "198.51.100.2" })).status,
+        200,
+      );
+      const ips = api
+        .logs()
+        .filter((l) => l["action"] === "login")
+        .map((l) => l["ip"]);
       assert.deepEqual(ips, ["198.51.100.1", "198.51.100.1", "198.51.100.2"]);
     } finally {
       await api.close();

@@ -18,11 +18,25 @@ describe("API configuration", () => {
 
   it("reads every variable of the contract", () => {
     const config = loadApiConfig({
-      PORT: "8080", DB_HOST: "tidb", DB_PORT: "4001", DB_USER: "u", DB_PASSWORD: " p w ", DB_NAME: "other_db",
-      TOKEN_TTL_SECONDS: "60", LOGIN_RATE_LIMIT_PER_MINUTE: "3", TRUST_PROXY: "true", LOG_LEVEL: "DEBUG",
+      PORT: "8080",
+      DB_HOST: "tidb",
+      DB_PORT: "4001",
+      DB_USER: "u",
+      DB_PASSWORD: " p w ",
+      DB_NAME: "other_db",
+      TOKEN_TTL_SECONDS: "60",
+      LOGIN_RATE_LIMIT_PER_MINUTE: "3",
+      TRUST_PROXY: "true",
+      LOG_LEVEL: "DEBUG",
     });
     assert.equal(config.port, 8080);
-    assert.deepEqual(config.db, { host: "tidb", port: 4001, user: "u", password: " p w ", database: "other_db" });
+    assert.deepEqual(config.db, {
+      host: "tidb",
+      port: 4001,
+      user: "u",
+      password: " p w ",
+      database: "other_db",
+    });
     assert.equal(config.tokenTtlSeconds, 60);
     assert.equal(config.loginRateLimitPerMinute, 3);
     assert.equal(config.trustProxy, true);
@@ -43,12 +57,19 @@ describe("API configuration", () => {
     it(`rejects a bad ${variable} with an error naming it`, () => {
       assert.throws(
         () => loadApiConfig({ DB_USER: "api", ...env }),
-        (error: unknown) => error instanceof ConfigError && error.variable === variable && problem.test(error.message) && error.message.startsWith(variable),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.variable === variable &&
+          problem.test(error.message) &&
+          error.message.startsWith(variable),
       );
     });
   }
 
   it("requires DB_USER", () => {
-    assert.throws(() => loadApiConfig({}), (error: unknown) => error instanceof ConfigError && error.variable === "DB_USER");
+    assert.throws(
+      () => loadApiConfig({}),
+      (error: unknown) => error instanceof ConfigError && error.variable === "DB_USER",
+    );
   });
 });

@@ -18,7 +18,8 @@ export class MemoryStore implements AuthStore {
   }
 
   private check(): void {
-    if (this.down) throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:4000"), { code: "ECONNREFUSED" });
+    if (this.down)
+      throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:4000"), { code: "ECONNREFUSED" });
   }
 
   async findUserByEmail(email: string): Promise<UserCredentials | undefined> {
@@ -34,14 +35,18 @@ export class MemoryStore implements AuthStore {
 
   async findSessionUser(tokenHash: string, now: Date): Promise<SessionUser | undefined> {
     this.check();
-    const token = this.tokens.find((t) => t.tokenHash === tokenHash && t.revokedAt === undefined && t.expiresAt > now);
+    const token = this.tokens.find(
+      (t) => t.tokenHash === tokenHash && t.revokedAt === undefined && t.expiresAt > now,
+    );
     const user = this.users.find((u) => u.id === token?.userId);
     return Promise.resolve(user === undefined ? undefined : { userId: user.id, email: user.email });
   }
 
   async revokeToken(tokenHash: string, now: Date): Promise<boolean> {
     this.check();
-    const token = this.tokens.find((t) => t.tokenHash === tokenHash && t.revokedAt === undefined && t.expiresAt > now);
+    const token = this.tokens.find(
+      (t) => t.tokenHash === tokenHash && t.revokedAt === undefined && t.expiresAt > now,
+    );
     if (token !== undefined) token.revokedAt = now;
     return Promise.resolve(token !== undefined);
   }

@@ -36,7 +36,13 @@ describe("password hashing", () => {
 
   it("answers false, never throws, for a malformed or tampered stored hash", async () => {
     const encoded = await hashPassword("pw", FAST);
-    for (const bad of ["", "plaintext", "$scrypt$ln=99,r=8,p=1$AAAA$BBBB", encoded.slice(0, -4), encoded.replace("ln=10", "ln=11")]) {
+    for (const bad of [
+      "",
+      "plaintext",
+      "$scrypt$ln=99,r=8,p=1$AAAA$BBBB",
+      encoded.slice(0, -4),
+      encoded.replace("ln=10", "ln=11"),
+    ]) {
       assert.equal(await verifyPassword("pw", bad), false, bad);
     }
   });

@@ -25,7 +25,17 @@ describe("tokens", () => {
   });
 
   it("are refused when the header is missing, of another scheme, or not a UUID v4", () => {
-    for (const header of [undefined, "", "Bearer", "Bearer ", "Basic dXNlcjpwdw==", `Token ${newToken()}`, "Bearer not-a-uuid", "Bearer 123e4567-e89b-12d3-a456-426614174000", `Bearer ${newToken()} extra`]) {
+    for (const header of [
+      undefined,
+      "",
+      "Bearer",
+      "Bearer ",
+      "Basic dXNlcjpwdw==",
+      `Token ${newToken()}`,
+      "Bearer not-a-uuid",
+      "Bearer 123e4567-e89b-12d3-a456-426614174000",
+      `Bearer ${newToken()} extra`,
+    ]) {
       assert.equal(bearerToken(header), undefined, String(header));
     }
   });

@@ -40,6 +40,9 @@ describe("JSON log layout", () => {
     const capture = captureLogLines("warn");
     getLogger("t").info({ action: "hidden" });
     getLogger("t").warn({ action: "shown" });
-    assert.deepEqual(capture.records().map((r) => r["action"]), ["shown"]);
+    assert.deepEqual(
+      capture.records().map((r) => r["action"]),
+      ["shown"],
+    );
   });
 });

@@ -1,0 +1,163 @@
+import type { Consumer, IHeaders, Kafka, KafkaMessage, Producer } from "kafkajs";
+import type { Logger } from "@tidbstack/service-kit";
+import type { EventHandler } from "./handler.ts";
+import type { ConsumerMetrics } from "./metrics.ts";
+import { parseMessage } from "./parse.ts";
+
+export interface ConsumerDeps {
+  readonly kafka: Kafka;
+  readonly topic: string;
+  readonly groupId: string;
+  readonly dlqTopic: string;
+  readonly fromBeginning: boolean;
+  readonly handle: EventHandler;
+  readonly metrics: ConsumerMetrics;
+  readonly logger: Logger;
+}
+
+export type ConsumerState = "starting" | "running" | "restarting" | "crashed" | "stopped";
+
+export interface RunningConsumer {
+  /** Finishes the batch in progress, commits what was processed, and disconnects. */
+  stop(): Promise<void>;
+  /** "running" once the group has joined; what GET /health reports. */
+  state(): ConsumerState;
+}
+
+/**
+ * Offsets are committed at least this often inside a batch (and at its end), so a process that dies
+ * without draining repeats at most this many messages. One commit is one round trip to the group coordinator.
+ */
+export const COMMIT_EVERY_MESSAGES = 100;
+
+/** Header values are capped so one odd message cannot make an oversized dead letter. */
+const MAX_DETAIL_LENGTH = 1000;
+
+/**
+ * Consumes the CDC topic: every message is parsed and handled, or copied to the dead-letter topic when it
+ * cannot be parsed, and only then is its offset committed (at-least-once). A message that fails to
+ * dead-letter fails its batch, which kafkajs retries with backoff from the last committed offset; nothing is
+ * skipped. Topics are never created by subscribing: the changefeed step owns them.
+ */
+export async function startConsumer(deps: ConsumerDeps): Promise<RunningConsumer> {
+  const { kafka, topic, groupId, dlqTopic, logger } = deps;
+  let state: ConsumerState = "starting";
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
+  const consumer: Consumer = kafka.consumer({
+    groupId,
+    allowAutoTopicCreation: false,
+    // Keep the member alive through a broker restart instead of rejoining at once.
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    retry: {
+      initialRetryTime: 300,
+      maxRetryTime: 30_000,
+      retries: 8,
+      // Transient failures (broker down, leader moved) exhaust the retries; restarting keeps the process
+      // consuming once Kafka is back instead of leaving a live process that consumes nothing.
+      restartOnFailure: (error) => {
+        logger.warn({ action: "consumer_restart", groupId }, "restarting after a failure", error);
+        return Promise.resolve(true);
+      },
+    },
+  });
+
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    state = "running";
+    const assignment = Object.entries(event.payload.memberAssignment).map(
+      ([t, partitions]) => `${t}:${partitions.join(",")}`,
+    );
+    logger.info({ action: "consumer_joined", groupId, memberId: event.payload.memberId, assignment });
+  });
+  consumer.on(consumer.events.CRASH, (event) => {
+    state = event.payload.restart ? "restarting" : "crashed";
+    logger.error(
+      { action: "consumer_crashed", groupId, restart: event.payload.restart },
+      event.payload.error,
+    );
+  });
+  consumer.on(consumer.events.STOP, () => {
+    state = "stopped";
+  });
+
+  const deadLetter = async (
+    message: KafkaMessage,
+    partition: number,
+    reason: string,
+    detail: string,
+  ): Promise<void> => {
+    const headers: IHeaders = {
+      ...message.headers,
+      "dlq.reason": reason,
+      "dlq.detail": detail.slice(0, MAX_DETAIL_LENGTH),
+      "dlq.source.topic": topic,
+      "dlq.source.partition": String(partition),
+      "dlq.source.offset": message.offset,
+      "dlq.consumer.group": groupId,
+    };
+    await producer.send({
+      topic: dlqTopic,
+      acks: -1,
+      messages: [{ key: message.key, value: message.value, headers }],
+    });
+    deps.metrics.dlq.inc({ reason });
+    logger.warn({
+      action: "dlq",
+      reason,
+      detail: detail.slice(0, MAX_DETAIL_LENGTH),
+      topic,
+      partition,
+      offset: message.offset,
+      bytes: message.value?.length ?? 0,
+      dlqTopic,
+    });
+  };
+
+  try {
+    await producer.connect();
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: deps.fromBeginning });
+  } catch (error) {
+    await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
+    throw error;
+  }
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: async (payload) => {
+      const { batch } = payload;
+      let lastProcessed: string | undefined;
+      let uncommitted = 0;
+      const commit = async (): Promise<void> => {
+        if (lastProcessed === undefined || uncommitted === 0) return;
+        const offset = (BigInt(lastProcessed) + 1n).toString();
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset }]);
+        uncommitted = 0;
+      };
+      try {
+        for (const message of batch.messages) {
+          if (!payload.isRunning() || payload.isStale()) break;
+          const result = parseMessage(message.value);
+          if (result.ok) deps.handle(result.event);
+          else await deadLetter(message, batch.partition, result.reason, result.detail);
+          payload.resolveOffset(message.offset);
+          lastProcessed = message.offset;
+          if (++uncommitted >= COMMIT_EVERY_MESSAGES) await commit();
+          await payload.heartbeat();
+        }
+      } finally {
+        // Commit exactly what was processed, also when a later message failed: a retry resumes after it.
+        await commit();
+      }
+    },
+  });
+
+  return {
+    state: () => state,
+    async stop() {
+      await consumer.disconnect();
+      await producer.disconnect();
+      state = "stopped";
+    },
+  };
+}

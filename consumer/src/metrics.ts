@@ -1,0 +1,55 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+
+export interface ConsumerMetrics {
+  readonly registry: Registry;
+  readonly events: Counter<"database" | "table" | "type">;
+  readonly eventLag: Histogram;
+  readonly ddl: Counter;
+  readonly dlq: Counter<"reason">;
+  readonly duplicates: Counter;
+  readonly lastWatermark: Gauge;
+  readonly lastCommit: Gauge;
+}
+
+export function createConsumerMetrics(): ConsumerMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    events: new Counter({
+      name: "cdc_events_total",
+      help: "Row changes processed, by database, table and type (INSERT, UPDATE, DELETE)",
+      labelNames: ["database", "table", "type"],
+      registers,
+    }),
+    eventLag: new Histogram({
+      name: "cdc_event_lag_seconds",
+      help: "Time from the row's commit in TiDB to its processing here",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    ddl: new Counter({ name: "cdc_ddl_total", help: "DDL statements seen in the change stream", registers }),
+    dlq: new Counter({
+      name: "cdc_dlq_messages_total",
+      help: "Messages copied to the dead-letter topic, by reason",
+      labelNames: ["reason"],
+      registers,
+    }),
+    duplicates: new Counter({
+      name: "cdc_duplicates_skipped_total",
+      help: "Row changes delivered again and skipped (same database, table, primary key and commitTs)",
+      registers,
+    }),
+    lastWatermark: new Gauge({
+      name: "cdc_last_watermark_timestamp_seconds",
+      help: "Commit time of the newest TiCDC watermark seen: everything committed before it has been delivered",
+      registers,
+    }),
+    lastCommit: new Gauge({
+      name: "cdc_last_commit_timestamp_seconds",
+      help: "Commit time in TiDB of the newest row change processed",
+      registers,
+    }),
+  };
+}

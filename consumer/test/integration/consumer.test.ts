@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Kafka } from "kafkajs";
+import { captureLogLines, getLogger, type LogFields } from "@tidbstack/service-kit";
+import { kafkaBrokers } from "@tidbstack/testenv";
+import { startConsumer, type RunningConsumer } from "../../src/consumer.ts";
+import { createEventHandler } from "../../src/handler.ts";
+import { createConsumerMetrics, type ConsumerMetrics } from "../../src/metrics.ts";
+import { COMMIT_TS, ddlMessage, rowMessage, watermarkMessage } from "../fixtures.ts";
+import { createTopics, eventually, produce, quietKafka } from "../support.ts";
+
+describe("the consumer against a real Kafka broker", () => {
+  let kafka: Kafka;
+  let topics: { topic: string; dlqTopic: string; groupId: string };
+  let consumer: RunningConsumer;
+  let metrics: ConsumerMetrics;
+  let records: () => LogFields[];
+
+  before(async () => {
+    kafka = quietKafka(kafkaBrokers());
+    topics = await createTopics(kafka);
+    ({ records } = captureLogLines("info"));
+    metrics = createConsumerMetrics();
+    const logger = getLogger("consumer");
+    consumer = await startConsumer({
+      kafka,
+      ...topics,
+      fromBeginning: true,
+      handle: createEventHandler({ logger, metrics }),
+      metrics,
+      logger,
+    });
+    await eventually("the group has joined", () => consumer.state() === "running");
+  });
+  after(() => consumer.stop());
+
+  const changes = () => records().filter((r) => r["action"] === "db_change");
+
+  it("turns produced change events into db_change log lines and metrics", async () => {
+    await produce(kafka, topics.topic, [
+      rowMessage({ data: [{ id: "1", email: "a@test.com", password_hash: "h1" }] }),
+      rowMessage({
+        type: "UPDATE",
+        data: [{ id: "1", email: "b@test.com", password_hash: "h2" }],
+        old: [{ id: "1", email: "a@test.com", password_hash: "h1" }],
+        commitTs: "462531487334400002",
+      }),
+      rowMessage({
+        type: "DELETE",
+        data: [{ id: "1", email: "b@test.com", password_hash: "h2" }],
+        commitTs: "462531487334400003",
+      }),
+      ddlMessage(),
+      watermarkMessage(),
+    ]);
+    await eventually("three row changes are logged", () => changes().length === 3);
+    assert.deepEqual(
+      changes().map((r) => [
+        r["type"],
+        r["commitTs"],
+        (r["data"] as Record<string, string>)["password_hash"],
+      ]),
+      [
+        ["INSERT", COMMIT_TS, "[REDACTED]"],
+        ["UPDATE", "462531487334400002", "[REDACTED]"],
+        ["DELETE", "462531487334400003", "[REDACTED]"],
+      ],
+    );
+    await eventually("the DDL is logged", () => records().some((r) => r["action"] === "db_ddl"));
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^cdc_events_total\{database="appdb",table="users",type="INSERT"\} 1$/m);
+    assert.match(text, /^cdc_ddl_total 1$/m);
+  });
+
+  it("dead-letters a poison message with headers saying why and where from, then processes the next one", async () => {
+    const before = changes().length;
+    await produce(kafka, topics.topic, [
+      "this is not json",
+      rowMessage({ data: [{ id: "77", email: "next@test.com" }], commitTs: "462531487334400077" }),
+    ]);
+    await eventually("the message after the poison one is processed", () => changes().length === before + 1);
+    const dlqLine = records().find((r) => r["action"] === "dlq");
+    assert.equal(dlqLine?.["reason"], "not_json");
+    assert.equal(dlqLine?.["topic"], topics.topic);
+
+    const reader = kafka.consumer({ groupId: `${topics.groupId}-dlq-reader`, allowAutoTopicCreation: false });
+    await reader.connect();
+    await reader.subscribe({ topic: topics.dlqTopic, fromBeginning: true });
+    const dead: { value: string; headers: Record<string, string> }[] = [];
+    await reader.run({
+      eachMessage: ({ message }) => {
+        const headers = Object.fromEntries(
+          Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+        );
+        dead.push({ value: message.value?.toString() ?? "", headers });
+        return Promise.resolve();
+      },
+    });
+    try {
+      await eventually("the poison message is in the DLQ", () => dead.length === 1);
+    } finally {
+      await reader.disconnect();
+    }
+    assert.equal(dead[0]?.value, "this is not json");
+    assert.equal(dead[0]?.headers["dlq.reason"], "not_json");
+    assert.equal(dead[0]?.headers["dlq.source.topic"], topics.topic);
+    assert.equal(dead[0]?.headers["dlq.source.partition"], "0");
+    assert.match(dead[0]?.headers["dlq.source.offset"] ?? "", /^\d+$/);
+    assert.match(await metrics.registry.metrics(), /^cdc_dlq_messages_total\{reason="not_json"\} 1$/m);
+  });
+
+  it("commits the offset of every processed message", async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await eventually("the committed offset reaches the end of the topic", async () => {
+        const [committed] = await admin.fetchOffsets({ groupId: topics.groupId, topics: [topics.topic] });
+        const [end] = await admin.fetchTopicOffsets(topics.topic);
+        return committed?.partitions[0]?.offset === end?.high;
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it("does not create the topic it subscribes to", async () => {
+    const missing = `${topics.topic}-missing`;
+    const logger = getLogger("consumer");
+    await assert.rejects(
+      startConsumer({
+        kafka,
+        topic: missing,
+        dlqTopic: `${missing}.dlq`,
+        groupId: `${topics.groupId}-2`,
+        fromBeginning: true,
+        handle: createEventHandler({ logger, metrics }),
+        metrics,
+        logger,
+      }),
+    );
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      assert.ok(!(await admin.listTopics()).includes(missing));
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});

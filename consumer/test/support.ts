@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { Kafka, logLevel, type Admin } from "kafkajs";
+import { freePort, uniqueName } from "@tidbstack/testenv";
+
+export const quietKafka = (brokers: string[]): Kafka =>
+  new Kafka({
+    clientId: "consumer-tests",
+    brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 10, initialRetryTime: 200 },
+  });
+
+/** A topic and its dead-letter topic, created like the changefeed step does, unique to one test. */
+export async function createTopics(
+  kafka: Kafka,
+  partitions = 1,
+): Promise<{ topic: string; dlqTopic: string; groupId: string }> {
+  const topic = uniqueName("cdc");
+  const dlqTopic = `${topic}.dlq`;
+  const admin: Admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic, numPartitions: partitions },
+        { topic: dlqTopic, numPartitions: 1 },
+      ],
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  return { topic, dlqTopic, groupId: uniqueName("group") };
+}
+
+export async function produce(
+  kafka: Kafka,
+  topic: string,
+  values: (string | Buffer | null)[],
+): Promise<void> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    await producer.send({ topic, acks: -1, messages: values.map((value) => ({ value })) });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Polls `condition` every 100 ms until it holds, failing with `what` after `timeoutMs`. */
+export async function eventually(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The real consumer process (src/main.ts), its stdout parsed as JSON lines. */
+export interface ConsumerProcess {
+  readonly child: ChildProcess;
+  readonly lines: Record<string, unknown>[];
+  readonly metricsUrl: string;
+  exited: Promise<[number | null, NodeJS.Signals | null]>;
+}
+
+export async function spawnConsumer(env: Record<string, string>): Promise<ConsumerProcess> {
+  const metricsPort = await freePort();
+  const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+  const child = spawn(process.execPath, ["--conditions=source", main], {
+    env: { ...process.env, METRICS_PORT: String(metricsPort), ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines: Record<string, unknown>[] = [];
+  let partial = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    const parts = (partial + chunk).split("\n");
+    partial = parts.pop() ?? "";
+    for (const part of parts) if (part !== "") lines.push(JSON.parse(part) as Record<string, unknown>);
+  });
+  const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+  return { child, lines, metricsUrl: `http://127.0.0.1:${metricsPort}`, exited };
+}

@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ConfigError } from "@tidbstack/service-kit";
+import { loadConsumerConfig } from "../../src/config.ts";
+
+describe("consumer configuration", () => {
+  it("uses the documented defaults", () => {
+    assert.deepEqual(loadConsumerConfig({}), {
+      brokers: ["localhost:9092"],
+      topic: "appdb-cdc",
+      groupId: "appdb-cdc-consumer",
+      dlqTopic: "appdb-cdc.dlq",
+      fromBeginning: true,
+      metricsPort: 9464,
+      logLevel: "info",
+    });
+  });
+
+  it("derives the DLQ topic from the topic and splits the broker list", () => {
+    const config = loadConsumerConfig({
+      KAFKA_TOPIC: "orders",
+      KAFKA_BROKERS: "kafka:19092, kafka2:19092",
+      KAFKA_FROM_BEGINNING: "false",
+    });
+    assert.equal(config.dlqTopic, "orders.dlq");
+    assert.deepEqual(config.brokers, ["kafka:19092", "kafka2:19092"]);
+    assert.equal(config.fromBeginning, false);
+  });
+
+  const bad: [Record<string, string>, string][] = [
+    [{ KAFKA_BROKERS: "kafka" }, "KAFKA_BROKERS"],
+    [{ KAFKA_BROKERS: " , " }, "KAFKA_BROKERS"],
+    [{ KAFKA_TOPIC: "bad topic!" }, "KAFKA_TOPIC"],
+    [{ KAFKA_DLQ_TOPIC: "appdb-cdc" }, "KAFKA_DLQ_TOPIC"],
+    [{ KAFKA_FROM_BEGINNING: "sometimes" }, "KAFKA_FROM_BEGINNING"],
+    [{ METRICS_PORT: "0" }, "METRICS_PORT"],
+    [{ LOG_LEVEL: "chatty" }, "LOG_LEVEL"],
+  ];
+  for (const [env, variable] of bad) {
+    it(`rejects a bad ${variable} with an error naming it`, () => {
+      assert.throws(
+        () => loadConsumerConfig(env),
+        (error: unknown) =>
+          error instanceof ConfigError && error.variable === variable && error.message.startsWith(variable),
+      );
+    });
+  }
+});
