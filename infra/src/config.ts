@@ -1,0 +1,124 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** Everything the stack reads from Pulumi config, validated: a bad value fails `pulumi preview` naming its key. */
+export interface StackConfig {
+  /** Prefix of every Docker object's name (containers, volumes, network, images). */
+  readonly name: string;
+  /** One TiDB patch release for PD, TiKV, TiDB and TiCDC images, e.g. v8.5.4. */
+  readonly tidbVersion: string;
+  /** The apache/kafka image tag (3.9.x). */
+  readonly kafkaVersion: string;
+  /** The Node.js base image the API and consumer images build from. */
+  readonly nodeBaseImage: string;
+  readonly pdCount: number;
+  readonly tikvCount: number;
+  /** Memory cap of each TiKV container, in MiB; its block cache is sized from it. */
+  readonly tikvMemoryMb: number;
+  /** Memory cap of the TiDB container, in MiB. */
+  readonly tidbMemoryMb: number;
+  /** Kafka's JVM heap, in MiB. */
+  readonly kafkaHeapMb: number;
+  /** Host port of the API. */
+  readonly apiPort: number;
+  /** Publish TiDB (4000), Kafka (9092) and TiCDC's API (8300) on 127.0.0.1 for debugging. */
+  readonly exposeInternalPorts: boolean;
+  readonly topic: string;
+  readonly topicPartitions: number;
+  readonly changefeedId: string;
+  /** Database the API owns and TiCDC replicates. */
+  readonly database: string;
+  readonly tokenTtlSeconds: number;
+  readonly loginRateLimitPerMinute: number;
+  readonly adminEmail: string;
+  readonly logLevel: string;
+  readonly adminPassword: pulumi.Output<string>;
+  readonly tidbRootPassword: pulumi.Output<string>;
+  readonly apiDbPassword: pulumi.Output<string>;
+}
+
+export class StackConfigError extends Error {
+  constructor(key: string, problem: string) {
+    super(`invalid config "${key}": ${problem}`);
+    this.name = "StackConfigError";
+  }
+}
+
+interface Rule<T> {
+  readonly fallback: T;
+  readonly check: (value: T) => string | undefined;
+}
+
+const between =
+  (min: number, max: number) =>
+  (value: number): string | undefined =>
+    Number.isInteger(value) && value >= min && value <= max ? undefined : `must be a whole number from ${min} to ${max}, got ${value}`;
+
+const matches =
+  (pattern: RegExp, what: string) =>
+  (value: string): string | undefined =>
+    pattern.test(value) ? undefined : `must be ${what}, got "${value}"`;
+
+const TOPIC = matches(/^[A-Za-z0-9._-]{1,200}$/, "a Kafka topic name");
+const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal"]);
+
+/** Reads and validates the stack's config. The only place that calls `new pulumi.Config()`. */
+export function loadStackConfig(config: pulumi.Config = new pulumi.Config()): StackConfig {
+  const text = (key: string, rule: Rule<string>): string => {
+    const value = config.get(key) ?? rule.fallback;
+    const problem = rule.check(value);
+    if (problem !== undefined) throw new StackConfigError(key, problem);
+    return value;
+  };
+  const number = (key: string, rule: Rule<number>): number => {
+    let value: number;
+    try {
+      value = config.getNumber(key) ?? rule.fallback;
+    } catch {
+      throw new StackConfigError(key, `must be a number, got "${config.get(key) ?? ""}"`);
+    }
+    const problem = rule.check(value);
+    if (problem !== undefined) throw new StackConfigError(key, problem);
+    return value;
+  };
+  const flag = (key: string, fallback: boolean): boolean => {
+    try {
+      return config.getBoolean(key) ?? fallback;
+    } catch {
+      throw new StackConfigError(key, `must be true or false, got "${config.get(key) ?? ""}"`);
+    }
+  };
+  const secret = (key: string): pulumi.Output<string> => {
+    const value = config.getSecret(key);
+    if (value === undefined) {
+      throw new StackConfigError(key, `is required; set it with: pulumi config set --secret ${key} <value>`);
+    }
+    return value;
+  };
+
+  const pdCount = number("pdCount", { fallback: 1, check: (n) => between(1, 5)(n) ?? (n % 2 === 1 ? undefined : `must be odd (PD needs a majority), got ${n}`) });
+  const topic = text("topic", { fallback: "appdb-cdc", check: TOPIC });
+  return {
+    name: text("name", { fallback: "tidbstack", check: matches(/^[a-z][a-z0-9-]{0,30}$/, "lower-case letters, digits and dashes, starting with a letter") }),
+    tidbVersion: text("tidbVersion", { fallback: "v8.5.4", check: matches(/^v8\.5\.\d+$/, "a v8.5.x release (the LTS line this stack is written for)") }),
+    kafkaVersion: text("kafkaVersion", { fallback: "3.9.1", check: matches(/^3\.9\.\d+$/, "a 3.9.x release (the last 3.x line, what TiCDC is tested with)") }),
+    nodeBaseImage: text("nodeBaseImage", { fallback: "node:24-bookworm-slim", check: matches(/^\S+$/, "an image reference") }),
+    pdCount,
+    tikvCount: number("tikvCount", { fallback: 1, check: between(1, 5) }),
+    tikvMemoryMb: number("tikvMemoryMb", { fallback: 2048, check: between(512, 65536) }),
+    tidbMemoryMb: number("tidbMemoryMb", { fallback: 1024, check: between(256, 65536) }),
+    kafkaHeapMb: number("kafkaHeapMb", { fallback: 512, check: between(256, 8192) }),
+    apiPort: number("apiPort", { fallback: 3000, check: between(1, 65535) }),
+    exposeInternalPorts: flag("exposeInternalPorts", false),
+    topic,
+    topicPartitions: number("topicPartitions", { fallback: 1, check: between(1, 64) }),
+    changefeedId: text("changefeedId", { fallback: "appdb-to-kafka", check: matches(/^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$/, "letters and digits in dash-separated groups (TiCDC's rule)") }),
+    database: text("database", { fallback: "appdb", check: matches(/^[A-Za-z0-9_]{1,64}$/, "1-64 letters, digits or underscores") }),
+    tokenTtlSeconds: number("tokenTtlSeconds", { fallback: 3600, check: between(60, 30 * 24 * 3600) }),
+    loginRateLimitPerMinute: number("loginRateLimitPerMinute", { fallback: 10, check: between(1, 1_000_000) }),
+    adminEmail: text("adminEmail", { fallback: "admin@test.com", check: matches(/^[^\s@]+@[^\s@]+$/, "an email address") }),
+    logLevel: text("logLevel", { fallback: "info", check: (v) => (LOG_LEVELS.has(v) ? undefined : `must be one of ${[...LOG_LEVELS].join(", ")}, got "${v}"`) }),
+    adminPassword: secret("adminPassword"),
+    tidbRootPassword: secret("tidbRootPassword"),
+    apiDbPassword: secret("apiDbPassword"),
+  };
+}
