@@ -88,7 +88,14 @@ class FakeTicdc {
 describe("the changefeed step against TiCDC's OpenAPI v2 (contract)", () => {
   const ticdc = new FakeTicdc();
   before(() => ticdc.listen());
-  after(() => new Promise<void>((resolve) => ticdc.server.close(() => resolve())));
+  after(
+    () =>
+      new Promise<void>((resolve) =>
+        ticdc.server.close(() => {
+          resolve();
+        }),
+      ),
+  );
   const spec = () => ({ ticdcUrl: ticdc.url, id: "appdb-to-kafka", sinkUri: SINK, filterRules: ["appdb.*"] });
   const options = { logger, pollMs: 10, timeoutMs: 2000 };
 
