@@ -1,1 +1,145 @@
-export {};
+/**
+ * The whole stack: config → components → outputs. Dependency edges are explicit and health-gated: every
+ * server container has a Docker healthcheck that Pulumi waits for (`wait: true`) before anything that
+ * depends on it is created.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { Changefeed } from "./src/components/changefeed.ts";
+import { DatabaseMigration } from "./src/components/database-migration.ts";
+import { Kafka } from "./src/components/kafka.ts";
+import { ServiceContainer } from "./src/components/service-container.ts";
+import { ServiceImage } from "./src/components/service-image.ts";
+import { Ticdc } from "./src/components/ticdc.ts";
+import { TidbCluster } from "./src/components/tidb-cluster.ts";
+import { loadStackConfig } from "./src/config.ts";
+import {
+  API_PORT,
+  apiEnvironment,
+  CONSUMER_METRICS_PORT,
+  consumerEnvironment,
+} from "./src/lib/service-env.ts";
+
+const config = loadStackConfig();
+const name = config.name;
+// Pulumi runs the program from the project directory (the repository root, where Pulumi.yaml is). A
+// relative build context keeps the machine's paths out of the resource inputs.
+const repoRoot = ".";
+
+const network = new docker.Network(`${name}-net`, { name: `${name}-net`, driver: "bridge" });
+const networkName = network.name;
+
+const cluster = new TidbCluster(`${name}-tidb`, {
+  networkName,
+  version: config.tidbVersion,
+  pdCount: config.pdCount,
+  tikvCount: config.tikvCount,
+  tikvMemoryMb: config.tikvMemoryMb,
+  tidbMemoryMb: config.tidbMemoryMb,
+  publishTidb: config.exposeInternalPorts,
+  keepData: config.keepDataOnDestroy,
+});
+
+const kafka = new Kafka(`${name}-kafka`, {
+  networkName,
+  version: config.kafkaVersion,
+  heapMb: config.kafkaHeapMb,
+  publishHostListener: config.exposeInternalPorts,
+  keepData: config.keepDataOnDestroy,
+});
+
+const ticdc = new Ticdc(
+  `${name}-ticdc`,
+  {
+    networkName,
+    version: config.tidbVersion,
+    pdCount: config.pdCount,
+    publishApi: config.exposeInternalPorts,
+    keepData: config.keepDataOnDestroy,
+  },
+  // TiCDC registers through PD and captures from TiKV: the cluster must serve first.
+  { dependsOn: [cluster.tidb] },
+);
+
+const images = {
+  api: new ServiceImage(`${name}-api`, {
+    context: repoRoot,
+    dockerfile: "api/Dockerfile",
+    baseImage: config.nodeBaseImage,
+  }),
+  consumer: new ServiceImage(`${name}-consumer`, {
+    context: repoRoot,
+    dockerfile: "consumer/Dockerfile",
+    baseImage: config.nodeBaseImage,
+  }),
+};
+
+const changefeed = new Changefeed(
+  `${name}-changefeed`,
+  {
+    networkName,
+    consumerImage: images.consumer.ref,
+    id: config.changefeedId,
+    topic: config.topic,
+    partitions: config.topicPartitions,
+    database: config.database,
+  },
+  // It creates the topic in Kafka and the changefeed in TiCDC, so both must be healthy.
+  { dependsOn: [kafka.container, ticdc.container] },
+);
+
+const migration = new DatabaseMigration(
+  `${name}-migrate`,
+  {
+    networkName,
+    apiImage: images.api.ref,
+    database: config.database,
+    adminEmail: config.adminEmail,
+    adminPassword: config.adminPassword,
+    rootPassword: config.tidbRootPassword,
+    apiDbPassword: config.apiDbPassword,
+  },
+  // TiDB must serve SQL; and the changefeed must exist first, so the consumer sees the schema and the
+  // seed admin from the very first change.
+  { dependsOn: [cluster.tidb, changefeed.command] },
+);
+
+new ServiceContainer(
+  `${name}-api`,
+  {
+    networkName,
+    image: images.api.ref,
+    alias: "api",
+    env: apiEnvironment({
+      database: config.database,
+      dbPassword: config.apiDbPassword,
+      tokenTtlSeconds: config.tokenTtlSeconds,
+      loginRateLimitPerMinute: config.loginRateLimitPerMinute,
+      logLevel: config.logLevel,
+    }),
+    healthPort: API_PORT,
+    publishOn: config.apiPort,
+  },
+  // The API logs in as the account the migration creates, against the tables it creates.
+  { dependsOn: [migration.command] },
+);
+
+new ServiceContainer(
+  `${name}-consumer`,
+  {
+    networkName,
+    image: images.consumer.ref,
+    alias: "consumer",
+    env: consumerEnvironment({ topic: config.topic, logLevel: config.logLevel }),
+    healthPort: CONSUMER_METRICS_PORT,
+  },
+  // It subscribes without creating topics: the changefeed step creates them.
+  { dependsOn: [changefeed.command] },
+);
+
+export const apiUrl = pulumi.output(`http://localhost:${config.apiPort}`);
+export const tidbHost = config.exposeInternalPorts ? pulumi.output("127.0.0.1:4000") : cluster.tidbHost;
+export const kafkaBootstrap = config.exposeInternalPorts ? pulumi.output("localhost:9092") : kafka.bootstrap;
+export const ticdcApi = config.exposeInternalPorts ? pulumi.output("http://127.0.0.1:8300") : ticdc.apiUrl;
+export const changefeedId = changefeed.id;
+export const topic = pulumi.output(config.topic);

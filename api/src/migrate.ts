@@ -2,10 +2,11 @@
  * The migration command (`node dist/migrate.js`, `npm run migrate -w api`): what the Pulumi init step runs
  * against TiDB. Reads DB_* (an account allowed to create databases, tables and users), ADMIN_EMAIL and
  * ADMIN_PASSWORD for the seed user, and optionally APP_DB_USER / APP_DB_PASSWORD for the API's own
- * least-privilege account. Exits 0 when the schema is current, 1 with one log line when not.
+ * least-privilege account. With DB_BOOTSTRAP_EMPTY_PASSWORD=true, a new cluster's empty admin password is
+ * replaced by DB_PASSWORD. Exits 0 when the schema is current, 1 with one log line when not.
  */
-import mysql from "mysql2/promise";
 import { configureLogging, EnvReader, getLogger, shutdownLogging } from "@tidbstack/service-kit";
+import { connectAdmin } from "./admin-connection.ts";
 import { readDbConfig } from "./config.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import { migrate, type AppAccount } from "./migrator.ts";
@@ -20,14 +21,7 @@ async function main(): Promise<number> {
     const appAccount: AppAccount | undefined = reader.isSet("APP_DB_USER")
       ? { user: reader.identifier("APP_DB_USER"), password: reader.secret("APP_DB_PASSWORD") }
       : undefined;
-    const connection = await mysql.createConnection({
-      host: db.host,
-      port: db.port,
-      user: db.user,
-      password: db.password,
-      timezone: "Z",
-      connectTimeout: 10_000,
-    });
+    const connection = await connectAdmin(db, reader.boolean("DB_BOOTSTRAP_EMPTY_PASSWORD", false), logger);
     try {
       await migrate(connection, db.database, MIGRATIONS, seed, logger, appAccount);
     } finally {

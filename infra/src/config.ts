@@ -22,6 +22,8 @@ export interface StackConfig {
   readonly apiPort: number;
   /** Publish TiDB (4000), Kafka (9092) and TiCDC's API (8300) on 127.0.0.1 for debugging. */
   readonly exposeInternalPorts: boolean;
+  /** Leave the data volumes in Docker on `pulumi destroy`, for the next `pulumi up` to reuse. */
+  readonly keepDataOnDestroy: boolean;
   readonly topic: string;
   readonly topicPartitions: number;
   readonly changefeedId: string;
@@ -51,7 +53,9 @@ interface Rule<T> {
 const between =
   (min: number, max: number) =>
   (value: number): string | undefined =>
-    Number.isInteger(value) && value >= min && value <= max ? undefined : `must be a whole number from ${min} to ${max}, got ${value}`;
+    Number.isInteger(value) && value >= min && value <= max
+      ? undefined
+      : `must be a whole number from ${min} to ${max}, got ${value}`;
 
 const matches =
   (pattern: RegExp, what: string) =>
@@ -95,13 +99,32 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config()): St
     return value;
   };
 
-  const pdCount = number("pdCount", { fallback: 1, check: (n) => between(1, 5)(n) ?? (n % 2 === 1 ? undefined : `must be odd (PD needs a majority), got ${n}`) });
+  const pdCount = number("pdCount", {
+    fallback: 1,
+    check: (n) =>
+      between(1, 5)(n) ?? (n % 2 === 1 ? undefined : `must be odd (PD needs a majority), got ${n}`),
+  });
   const topic = text("topic", { fallback: "appdb-cdc", check: TOPIC });
   return {
-    name: text("name", { fallback: "tidbstack", check: matches(/^[a-z][a-z0-9-]{0,30}$/, "lower-case letters, digits and dashes, starting with a letter") }),
-    tidbVersion: text("tidbVersion", { fallback: "v8.5.4", check: matches(/^v8\.5\.\d+$/, "a v8.5.x release (the LTS line this stack is written for)") }),
-    kafkaVersion: text("kafkaVersion", { fallback: "3.9.1", check: matches(/^3\.9\.\d+$/, "a 3.9.x release (the last 3.x line, what TiCDC is tested with)") }),
-    nodeBaseImage: text("nodeBaseImage", { fallback: "node:24-bookworm-slim", check: matches(/^\S+$/, "an image reference") }),
+    name: text("name", {
+      fallback: "tidbstack",
+      check: matches(
+        /^[a-z][a-z0-9-]{0,30}$/,
+        "lower-case letters, digits and dashes, starting with a letter",
+      ),
+    }),
+    tidbVersion: text("tidbVersion", {
+      fallback: "v8.5.4",
+      check: matches(/^v8\.5\.\d+$/, "a v8.5.x release (the LTS line this stack is written for)"),
+    }),
+    kafkaVersion: text("kafkaVersion", {
+      fallback: "3.9.1",
+      check: matches(/^3\.9\.\d+$/, "a 3.9.x release (the last 3.x line, what TiCDC is tested with)"),
+    }),
+    nodeBaseImage: text("nodeBaseImage", {
+      fallback: "node:24-bookworm-slim",
+      check: matches(/^\S+$/, "an image reference"),
+    }),
     pdCount,
     tikvCount: number("tikvCount", { fallback: 1, check: between(1, 5) }),
     tikvMemoryMb: number("tikvMemoryMb", { fallback: 2048, check: between(512, 65536) }),
@@ -109,14 +132,34 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config()): St
     kafkaHeapMb: number("kafkaHeapMb", { fallback: 512, check: between(256, 8192) }),
     apiPort: number("apiPort", { fallback: 3000, check: between(1, 65535) }),
     exposeInternalPorts: flag("exposeInternalPorts", false),
+    keepDataOnDestroy: flag("keepDataOnDestroy", false),
     topic,
     topicPartitions: number("topicPartitions", { fallback: 1, check: between(1, 64) }),
-    changefeedId: text("changefeedId", { fallback: "appdb-to-kafka", check: matches(/^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$/, "letters and digits in dash-separated groups (TiCDC's rule)") }),
-    database: text("database", { fallback: "appdb", check: matches(/^[A-Za-z0-9_]{1,64}$/, "1-64 letters, digits or underscores") }),
+    changefeedId: text("changefeedId", {
+      fallback: "appdb-to-kafka",
+      check: matches(
+        /^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$/,
+        "letters and digits in dash-separated groups (TiCDC's rule)",
+      ),
+    }),
+    database: text("database", {
+      fallback: "appdb",
+      check: matches(/^[A-Za-z0-9_]{1,64}$/, "1-64 letters, digits or underscores"),
+    }),
     tokenTtlSeconds: number("tokenTtlSeconds", { fallback: 3600, check: between(60, 30 * 24 * 3600) }),
-    loginRateLimitPerMinute: number("loginRateLimitPerMinute", { fallback: 10, check: between(1, 1_000_000) }),
-    adminEmail: text("adminEmail", { fallback: "admin@test.com", check: matches(/^[^\s@]+@[^\s@]+$/, "an email address") }),
-    logLevel: text("logLevel", { fallback: "info", check: (v) => (LOG_LEVELS.has(v) ? undefined : `must be one of ${[...LOG_LEVELS].join(", ")}, got "${v}"`) }),
+    loginRateLimitPerMinute: number("loginRateLimitPerMinute", {
+      fallback: 10,
+      check: between(1, 1_000_000),
+    }),
+    adminEmail: text("adminEmail", {
+      fallback: "admin@test.com",
+      check: matches(/^[^\s@]+@[^\s@]+$/, "an email address"),
+    }),
+    logLevel: text("logLevel", {
+      fallback: "info",
+      check: (v) =>
+        LOG_LEVELS.has(v) ? undefined : `must be one of ${[...LOG_LEVELS].join(", ")}, got "${v}"`,
+    }),
     adminPassword: secret("adminPassword"),
     tidbRootPassword: secret("tidbRootPassword"),
     apiDbPassword: secret("apiDbPassword"),

@@ -1,0 +1,42 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface ServiceImageArgs {
+  /** The repository root: the build context (services import the shared service-kit workspace). */
+  readonly context: string;
+  /** Dockerfile path, relative like the context, e.g. api/Dockerfile. */
+  readonly dockerfile: string;
+  /** The Node.js base image (build argument BASE_IMAGE). */
+  readonly baseImage: string;
+}
+
+/** A service image built locally from its Dockerfile and never pushed (there is no registry in this stack). */
+export class ServiceImage extends pulumi.ComponentResource {
+  /**
+   * The built image by digest: containers that use it are replaced when a rebuild changes it, which a tag
+   * alone would not do.
+   */
+  readonly ref: pulumi.Output<string>;
+
+  constructor(name: string, args: ServiceImageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tidbstack:app:ServiceImage", name, {}, opts);
+    const image = new docker.Image(
+      name,
+      {
+        imageName: `${name}:local`,
+        skipPush: true,
+        build: {
+          context: args.context,
+          dockerfile: args.dockerfile,
+          args: { BASE_IMAGE: args.baseImage },
+          // The classic builder works on any engine; buildx is not installed everywhere.
+          builderVersion: "BuilderV1",
+          platform: "linux/amd64",
+        },
+      },
+      { parent: this },
+    );
+    this.ref = image.repoDigest;
+    this.registerOutputs({ ref: this.ref });
+  }
+}

@@ -1,0 +1,59 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { KAFKA_BOOTSTRAP, PORTS } from "./topology.ts";
+
+/**
+ * The API's and consumer's environments as the stack gives them: the contracts in api/src/config.ts and
+ * consumer/src/config.ts. Pure, so the container test can run the images with exactly these.
+ */
+
+export const API_PORT = 3000;
+export const CONSUMER_METRICS_PORT = 9464;
+/** The API's own database account; the migration step creates it with least privilege. */
+export const API_DB_USER = "api";
+
+export interface ApiEnvSettings {
+  readonly database: string;
+  readonly dbPassword: pulumi.Input<string>;
+  readonly tokenTtlSeconds: number;
+  readonly loginRateLimitPerMinute: number;
+  readonly logLevel: string;
+  /** Where TiDB is: `tidb` inside the stack. */
+  readonly dbHost?: string;
+  readonly dbPort?: number;
+}
+
+export function apiEnvironment(settings: ApiEnvSettings): Record<string, pulumi.Input<string>> {
+  return {
+    PORT: String(API_PORT),
+    DB_HOST: settings.dbHost ?? "tidb",
+    DB_PORT: String(settings.dbPort ?? PORTS.tidb),
+    DB_USER: API_DB_USER,
+    DB_PASSWORD: settings.dbPassword,
+    DB_NAME: settings.database,
+    TOKEN_TTL_SECONDS: String(settings.tokenTtlSeconds),
+    LOGIN_RATE_LIMIT_PER_MINUTE: String(settings.loginRateLimitPerMinute),
+    // Clients reach the API directly on its published port; no proxy adds X-Forwarded-For.
+    TRUST_PROXY: "false",
+    LOG_LEVEL: settings.logLevel,
+  };
+}
+
+export interface ConsumerEnvSettings {
+  readonly topic: string;
+  readonly logLevel: string;
+  readonly brokers?: string;
+}
+
+export const dlqTopicOf = (topic: string): string => `${topic}.dlq`;
+
+export function consumerEnvironment(settings: ConsumerEnvSettings): Record<string, string> {
+  return {
+    KAFKA_BROKERS: settings.brokers ?? KAFKA_BOOTSTRAP,
+    KAFKA_TOPIC: settings.topic,
+    KAFKA_GROUP_ID: `${settings.topic}-consumer`,
+    KAFKA_DLQ_TOPIC: dlqTopicOf(settings.topic),
+    KAFKA_FROM_BEGINNING: "true",
+    METRICS_PORT: String(CONSUMER_METRICS_PORT),
+    LOG_LEVEL: settings.logLevel,
+  };
+}

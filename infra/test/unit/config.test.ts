@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { loadStackConfig, StackConfigError } from "../../src/config.ts";
+import { DEFAULT_SECRETS } from "../harness.ts";
+
+function load(config: Record<string, string>, secrets: Record<string, string> = DEFAULT_SECRETS) {
+  const all = { ...config, ...secrets };
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(all).map(([k, v]) => [`tidbstack:${k}`, v])),
+    Object.keys(secrets).map((k) => `tidbstack:${k}`),
+  );
+  return loadStackConfig(new pulumi.Config("tidbstack"));
+}
+
+describe("stack config", () => {
+  it("has defaults for everything but the secrets", () => {
+    const config = load({});
+    assert.equal(config.pdCount, 1);
+    assert.equal(config.tidbVersion, "v8.5.4");
+    assert.equal(config.adminEmail, "admin@test.com");
+    assert.equal(config.exposeInternalPorts, false);
+  });
+
+  const invalid: [Record<string, string>, string, RegExp][] = [
+    [{ pdCount: "2" }, "pdCount", /odd/],
+    [{ pdCount: "7" }, "pdCount", /from 1 to 5/],
+    [{ tikvCount: "0" }, "tikvCount", /from 1 to 5/],
+    [{ tikvCount: "many" }, "tikvCount", /must be a number/],
+    [{ apiPort: "70000" }, "apiPort", /from 1 to 65535/],
+    [{ tidbVersion: "latest" }, "tidbVersion", /v8\.5\.x/],
+    [{ kafkaVersion: "4.0.0" }, "kafkaVersion", /3\.9\.x/],
+    [{ changefeedId: "bad_id" }, "changefeedId", /dash-separated/],
+    [{ topic: "bad topic" }, "topic", /topic name/],
+    [{ exposeInternalPorts: "sometimes" }, "exposeInternalPorts", /true or false/],
+    [{ adminEmail: "nobody" }, "adminEmail", /email/],
+  ];
+  for (const [config, key, problem] of invalid) {
+    it(`fails at preview naming ${key} when it is ${JSON.stringify(config[key])}`, () => {
+      assert.throws(
+        () => load(config),
+        (error: unknown) =>
+          error instanceof StackConfigError &&
+          error.message.startsWith(`invalid config "${key}"`) &&
+          problem.test(error.message),
+      );
+    });
+  }
+
+  for (const secret of Object.keys(DEFAULT_SECRETS)) {
+    it(`requires the secret ${secret} and says how to set it`, () => {
+      const secrets = Object.fromEntries(Object.entries(DEFAULT_SECRETS).filter(([key]) => key !== secret));
+      assert.throws(
+        () => load({}, secrets),
+        new RegExp(
+          `invalid config "${secret}": is required; set it with: pulumi config set --secret ${secret}`,
+        ),
+      );
+    });
+  }
+
+  it("returns the secrets as secret Outputs", async () => {
+    const config = load({});
+    assert.equal(await pulumi.isSecret(config.adminPassword), true);
+    assert.equal(await pulumi.isSecret(config.tidbRootPassword), true);
+    assert.equal(await pulumi.isSecret(config.apiDbPassword), true);
+  });
+});
