@@ -139,7 +139,16 @@ export function createApp(deps: AppDeps): express.Express {
       if (isDatabaseUnavailable(error)) logLogin("unavailable", ip, null);
       throw error;
     }
-    const passwordMatches = await verifyPassword(credentials.password, user?.passwordHash ?? (await decoy()));
+    const clientGone = new AbortController();
+    res.on("close", () => {
+      if (!res.writableFinished)
+        clientGone.abort(new ApiError(499, "client_closed_request", "the client went away"));
+    });
+    const passwordMatches = await verifyPassword(
+      credentials.password,
+      user?.passwordHash ?? (await decoy()),
+      clientGone.signal,
+    );
     if (user === undefined || !passwordMatches) {
       logLogin("failure", ip, null, user === undefined ? "unknown_email" : "wrong_password");
       throw new ApiError(401, "invalid_credentials", "email or password is incorrect");

@@ -28,7 +28,7 @@ export interface RunningConsumer {
  * Offsets are committed at least this often inside a batch (and at its end), so a process that dies
  * without draining repeats at most this many messages. One commit is one round trip to the group coordinator.
  */
-export const COMMIT_EVERY_MESSAGES = 100;
+export const COMMIT_EVERY_MESSAGES = 1000;
 
 /** Header values are capped so one odd message cannot make an oversized dead letter. */
 const MAX_DETAIL_LENGTH = 1000;

@@ -10,6 +10,7 @@ import mysql from "mysql2/promise";
 export { startMariaDb, type MariaDbServer } from "./mariadb.ts";
 export { startKafka, type KafkaBroker, KAFKA_LIBS_DIR } from "./kafka.ts";
 export { freePort } from "./processes.ts";
+export { machineDescription, median, writeSection } from "./report.ts";
 
 function required(name: string): string {
   const value = process.env[name];

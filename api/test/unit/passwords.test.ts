@@ -34,6 +34,24 @@ describe("password hashing", () => {
     assert.equal(await verifyPassword("cafe\u0301", encoded), true);
   });
 
+  it("abandons a verification whose client has gone, without hashing", async () => {
+    const encoded = await hashPassword("pw", FAST);
+    const gone = AbortSignal.abort(new Error("client went away"));
+    await assert.rejects(verifyPassword("pw", encoded, gone), /client went away/);
+    assert.equal(await verifyPassword("pw", encoded, new AbortController().signal), true);
+  });
+
+  it("keeps hashing off the event loop: timers still fire while several hashes run", async () => {
+    const encoded = await hashPassword("pw");
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const started = Date.now();
+    await Promise.all([1, 2, 3].map(() => verifyPassword("pw", encoded)));
+    clearInterval(timer);
+    const elapsed = Date.now() - started;
+    assert.ok(ticks >= (elapsed / 10) * 0.5, `${ticks} timer ticks in ${elapsed} ms`);
+  });
+
   it("answers false, never throws, for a malformed or tampered stored hash", async () => {
     const encoded = await hashPassword("pw", FAST);
     for (const bad of [
