@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The test command (`npm test`). Makes sure Node 24, the npm dependencies, MariaDB, Chromium and Kafka's jars
-# are present (installing what is missing, idempotently), then runs every test under node's test runner with
-# a real MariaDB and a real Kafka broker started for the run and stopped afterwards.
+# The test command (`npm test`). Makes sure Node 24, the npm dependencies, MariaDB, Chromium, Kafka's jars, a
+# Docker engine and the lab images are present (installing what is missing, idempotently), then runs every
+# test under node's test runner with a real MariaDB and a real Kafka broker started for the run and stopped
+# afterwards.
 #
 #   npm test                 unit and integration tests
 #   npm test -- --unit       unit tests only: no servers, no installs beyond npm
@@ -38,5 +39,8 @@ fi
 [ ${#patterns[@]} -gt 0 ] || patterns=("*/test/unit/**/*.test.ts" "*/test/integration/**/*.test.ts")
 started=$(date +%s)
 ensure_test_dependencies "$root"
+# A Docker engine and the lab base images, for the container test; if they cannot be had, the run fails
+# here rather than skipping that test.
+bash scripts/lab/build.sh
 echo "test dependencies ready in $(( $(date +%s) - started )) s" >&2
 exec node --conditions=source testenv/src/run.ts -- "${node_test[@]}" "${patterns[@]}"

@@ -21,13 +21,21 @@ export async function connectAdmin(
       timezone: "Z",
       connectTimeout: 10_000,
     });
+  const refused = (error: unknown): boolean =>
+    (error as { code?: unknown }).code === "ER_ACCESS_DENIED_ERROR";
   try {
     return await connect(db.password);
   } catch (error) {
-    const refused = (error as { code?: unknown }).code === "ER_ACCESS_DENIED_ERROR";
-    if (!bootstrapEmptyPassword || !refused || db.password === "") throw error;
+    if (!bootstrapEmptyPassword || !refused(error) || db.password === "") throw error;
   }
-  const connection = await connect("");
+  let connection: mysql.Connection;
+  try {
+    connection = await connect("");
+  } catch (error) {
+    // Another run (a concurrent `pulumi up`) set the password between our two attempts.
+    if (refused(error)) return connect(db.password);
+    throw error;
+  }
   const [rows] = await connection.query<mysql.RowDataPacket[]>("SELECT CURRENT_USER() AS account");
   const account = String(rows[0]?.["account"]);
   const at = account.lastIndexOf("@");

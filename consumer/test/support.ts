@@ -43,7 +43,14 @@ export async function produce(
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
-    await producer.send({ topic, acks: -1, messages: values.map((value) => ({ value })) });
+    // Chunks of 1,000 keep each request under the broker's 1 MiB default.
+    for (let from = 0; from < values.length; from += 1000) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: values.slice(from, from + 1000).map((value) => ({ value })),
+      });
+    }
   } finally {
     await producer.disconnect();
   }
@@ -66,6 +73,8 @@ export async function eventually(
 export interface ConsumerProcess {
   readonly child: ChildProcess;
   readonly lines: Record<string, unknown>[];
+  /** Calls `action` from the stdout handler itself as soon as `count` db_change lines are in: no polling delay. */
+  onChanges(count: number, action: () => void): void;
   readonly metricsUrl: string;
   exited: Promise<[number | null, NodeJS.Signals | null]>;
 }
@@ -78,12 +87,29 @@ export async function spawnConsumer(env: Record<string, string>): Promise<Consum
     stdio: ["ignore", "pipe", "inherit"],
   });
   const lines: Record<string, unknown>[] = [];
+  const watchers: { count: number; action: () => void }[] = [];
+  let changes = 0;
   let partial = "";
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
     const parts = (partial + chunk).split("\n");
     partial = parts.pop() ?? "";
-    for (const part of parts) if (part !== "") lines.push(JSON.parse(part) as Record<string, unknown>);
+    for (const part of parts) {
+      if (part === "") continue;
+      const line = JSON.parse(part) as Record<string, unknown>;
+      lines.push(line);
+      if (line["action"] === "db_change") changes++;
+    }
+    for (const watcher of watchers.filter((w) => changes >= w.count)) {
+      watchers.splice(watchers.indexOf(watcher), 1);
+      watcher.action();
+    }
   });
   const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
-  return { child, lines, metricsUrl: `http://127.0.0.1:${metricsPort}`, exited };
+  return {
+    child,
+    lines,
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
+    exited,
+    onChanges: (count, action) => watchers.push({ count, action }),
+  };
 }

@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { dockerAvailable, removeLabelled } from "./docker.ts";
 import { startKafka } from "./kafka.ts";
 import { startMariaDb } from "./mariadb.ts";
 import { killRecordedProcesses } from "./processes.ts";
@@ -53,6 +54,8 @@ async function main(): Promise<number> {
     return code;
   } finally {
     await Promise.all([database.destroy(), kafka.destroy()]);
+    // Containers, networks and volumes a container test left behind if it crashed before its own clean-up.
+    if (await dockerAvailable()) await removeLabelled();
   }
 }
 

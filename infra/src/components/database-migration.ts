@@ -3,8 +3,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { MIGRATIONS } from "@tidbstack/api/migrations";
 import { dockerRun } from "../lib/docker.ts";
-import { API_DB_USER } from "../lib/service-env.ts";
-import { PORTS } from "../lib/topology.ts";
+import { MIGRATION_COMMAND, MIGRATION_SECRET_ENV, migrationEnvironment } from "../lib/service-env.ts";
 import { childOf } from "../lib/options.ts";
 
 export interface DatabaseMigrationArgs {
@@ -36,17 +35,9 @@ export class DatabaseMigration extends pulumi.ComponentResource {
     const run = dockerRun({
       networkName: args.networkName,
       image: args.apiImage,
-      env: {
-        DB_HOST: "tidb",
-        DB_PORT: String(PORTS.tidb),
-        DB_USER: "root",
-        DB_NAME: args.database,
-        DB_BOOTSTRAP_EMPTY_PASSWORD: "true",
-        ADMIN_EMAIL: args.adminEmail,
-        APP_DB_USER: API_DB_USER,
-      },
-      secretEnv: ["DB_PASSWORD", "ADMIN_PASSWORD", "APP_DB_PASSWORD"],
-      command: ["node", "api/dist/migrate.js"],
+      env: migrationEnvironment({ database: args.database, adminEmail: args.adminEmail }),
+      secretEnv: MIGRATION_SECRET_ENV,
+      command: MIGRATION_COMMAND,
     });
     this.command = new command.local.Command(
       name,

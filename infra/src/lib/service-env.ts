@@ -57,3 +57,29 @@ export function consumerEnvironment(settings: ConsumerEnvSettings): Record<strin
     LOG_LEVEL: settings.logLevel,
   };
 }
+
+/** The migration command inside the API image. */
+export const MIGRATION_COMMAND = ["node", "api/dist/migrate.js"] as const;
+
+/** Variables of the migration step whose values are secrets: passed by name, never on a command line. */
+export const MIGRATION_SECRET_ENV = ["DB_PASSWORD", "ADMIN_PASSWORD", "APP_DB_PASSWORD"] as const;
+
+export interface MigrationEnvSettings {
+  readonly database: string;
+  readonly adminEmail: string;
+  readonly dbHost?: string;
+  readonly dbPort?: number;
+}
+
+/** The migration step's plain settings: as TiDB's root, bootstrapping a new cluster's empty root password. */
+export function migrationEnvironment(settings: MigrationEnvSettings): Record<string, string> {
+  return {
+    DB_HOST: settings.dbHost ?? "tidb",
+    DB_PORT: String(settings.dbPort ?? PORTS.tidb),
+    DB_USER: "root",
+    DB_NAME: settings.database,
+    DB_BOOTSTRAP_EMPTY_PASSWORD: "true",
+    ADMIN_EMAIL: settings.adminEmail,
+    APP_DB_USER: API_DB_USER,
+  };
+}
