@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Changefeed } from "./src/components/changefeed.ts";
 import { DatabaseMigration } from "./src/components/database-migration.ts";
 import { Kafka } from "./src/components/kafka.ts";
+import { Monitoring } from "./src/components/monitoring.ts";
 import { ServiceContainer } from "./src/components/service-container.ts";
 import { ServiceImage } from "./src/components/service-image.ts";
 import { Ticdc } from "./src/components/ticdc.ts";
@@ -137,9 +138,26 @@ new ServiceContainer(
   { dependsOn: [changefeed.command] },
 );
 
+const monitoring =
+  config.grafanaAdminPassword === undefined
+    ? undefined
+    : new Monitoring(`${name}-monitoring`, {
+        networkName,
+        prometheusVersion: config.prometheusVersion,
+        grafanaVersion: config.grafanaVersion,
+        pdCount: config.pdCount,
+        tikvCount: config.tikvCount,
+        grafanaPort: config.grafanaPort,
+        grafanaAdminPassword: config.grafanaAdminPassword,
+        publishPrometheus: config.exposeInternalPorts,
+        keepData: config.keepDataOnDestroy,
+      });
+
 export const apiUrl = pulumi.output(`http://localhost:${config.apiPort}`);
 export const tidbHost = config.exposeInternalPorts ? pulumi.output("127.0.0.1:4000") : cluster.tidbHost;
 export const kafkaBootstrap = config.exposeInternalPorts ? pulumi.output("localhost:9092") : kafka.bootstrap;
 export const ticdcApi = config.exposeInternalPorts ? pulumi.output("http://127.0.0.1:8300") : ticdc.apiUrl;
 export const changefeedId = changefeed.id;
 export const topic = pulumi.output(config.topic);
+export const grafanaUrl = monitoring?.grafanaUrl;
+export const prometheusUrl = monitoring?.prometheusUrl;

@@ -25,7 +25,9 @@ use_local_pulumi "$root"
 ensure_secret adminPassword temp-password
 ensure_secret tidbRootPassword "$(node -e 'process.stdout.write(require("node:crypto").randomBytes(18).toString("base64url"))')"
 ensure_secret apiDbPassword "$(node -e 'process.stdout.write(require("node:crypto").randomBytes(18).toString("base64url"))')"
+ensure_secret grafanaAdminPassword "$(node -e 'process.stdout.write(require("node:crypto").randomBytes(18).toString("base64url"))')"
 
 "${PULUMI[@]}" up --yes --skip-preview "$@"
 echo
-echo "API: $("${PULUMI[@]}" stack output apiUrl)"
+echo "API:     $("${PULUMI[@]}" stack output apiUrl)"
+echo "Grafana: $("${PULUMI[@]}" stack output grafanaUrl 2>/dev/null || echo "off (monitoring=false)")"

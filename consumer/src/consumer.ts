@@ -2,6 +2,7 @@ import type { Consumer, IHeaders, Kafka, KafkaMessage, Producer } from "kafkajs"
 import type { Logger } from "@tidbstack/service-kit";
 import type { EventHandler } from "./handler.ts";
 import type { ConsumerMetrics } from "./metrics.ts";
+import { startLagMonitor } from "./lag.ts";
 import { parseMessage } from "./parse.ts";
 
 export interface ConsumerDeps {
@@ -43,6 +44,7 @@ export async function startConsumer(deps: ConsumerDeps): Promise<RunningConsumer
   const { kafka, topic, groupId, dlqTopic, logger } = deps;
   let state: ConsumerState = "starting";
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
+  const admin = kafka.admin();
   const consumer: Consumer = kafka.consumer({
     groupId,
     allowAutoTopicCreation: false,
@@ -115,12 +117,14 @@ export async function startConsumer(deps: ConsumerDeps): Promise<RunningConsumer
 
   try {
     await producer.connect();
+    await admin.connect();
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: deps.fromBeginning });
   } catch (error) {
-    await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
+    await Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
     throw error;
   }
+  const lag = startLagMonitor({ admin, topic, groupId, metrics: deps.metrics, logger });
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
@@ -155,8 +159,9 @@ export async function startConsumer(deps: ConsumerDeps): Promise<RunningConsumer
   return {
     state: () => state,
     async stop() {
+      await lag.stop();
       await consumer.disconnect();
-      await producer.disconnect();
+      await Promise.all([producer.disconnect(), admin.disconnect()]);
       state = "stopped";
     },
   };

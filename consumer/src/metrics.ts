@@ -9,6 +9,7 @@ export interface ConsumerMetrics {
   readonly duplicates: Counter;
   readonly lastWatermark: Gauge;
   readonly lastCommit: Gauge;
+  readonly groupLag: Gauge<"topic" | "partition">;
 }
 
 export function createConsumerMetrics(): ConsumerMetrics {
@@ -49,6 +50,12 @@ export function createConsumerMetrics(): ConsumerMetrics {
     lastCommit: new Gauge({
       name: "cdc_last_commit_timestamp_seconds",
       help: "Commit time in TiDB of the newest row change processed",
+      registers,
+    }),
+    groupLag: new Gauge({
+      name: "cdc_consumer_group_lag_messages",
+      help: "Messages on each partition not yet committed by the consumer group (high watermark - committed offset)",
+      labelNames: ["topic", "partition"],
       registers,
     }),
   };

@@ -33,6 +33,14 @@ export interface StackConfig {
   readonly loginRateLimitPerMinute: number;
   readonly adminEmail: string;
   readonly logLevel: string;
+  /** Run Prometheus and Grafana. */
+  readonly monitoring: boolean;
+  readonly prometheusVersion: string;
+  readonly grafanaVersion: string;
+  /** Host port of Grafana (127.0.0.1). */
+  readonly grafanaPort: number;
+  /** Grafana's admin password; only read when monitoring is on. */
+  readonly grafanaAdminPassword: pulumi.Output<string> | undefined;
   readonly adminPassword: pulumi.Output<string>;
   readonly tidbRootPassword: pulumi.Output<string>;
   readonly apiDbPassword: pulumi.Output<string>;
@@ -105,6 +113,7 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config()): St
       between(1, 5)(n) ?? (n % 2 === 1 ? undefined : `must be odd (PD needs a majority), got ${n}`),
   });
   const topic = text("topic", { fallback: "appdb-cdc", check: TOPIC });
+  const monitoring = flag("monitoring", true);
   return {
     name: text("name", {
       fallback: "tidbstack",
@@ -160,6 +169,17 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config()): St
       check: (v) =>
         LOG_LEVELS.has(v) ? undefined : `must be one of ${[...LOG_LEVELS].join(", ")}, got "${v}"`,
     }),
+    monitoring,
+    prometheusVersion: text("prometheusVersion", {
+      fallback: "v3.5.0",
+      check: matches(/^v3\.\d+\.\d+$/, "a v3.x.y release"),
+    }),
+    grafanaVersion: text("grafanaVersion", {
+      fallback: "12.1.0",
+      check: matches(/^\d+\.\d+\.\d+$/, "a release number like 12.1.0"),
+    }),
+    grafanaPort: number("grafanaPort", { fallback: 3001, check: between(1, 65535) }),
+    grafanaAdminPassword: monitoring ? secret("grafanaAdminPassword") : undefined,
     adminPassword: secret("adminPassword"),
     tidbRootPassword: secret("tidbRootPassword"),
     apiDbPassword: secret("apiDbPassword"),

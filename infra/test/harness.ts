@@ -130,4 +130,5 @@ export const DEFAULT_SECRETS = {
   adminPassword: "temp-password",
   tidbRootPassword: "root-secret-value",
   apiDbPassword: "api-secret-value",
+  grafanaAdminPassword: "grafana-secret-value",
 };

@@ -5,6 +5,7 @@ import { captureLogLines, getLogger, type LogFields } from "@tidbstack/service-k
 import { kafkaBrokers } from "@tidbstack/testenv";
 import { startConsumer, type RunningConsumer } from "../../src/consumer.ts";
 import { createEventHandler } from "../../src/handler.ts";
+import { measureLag } from "../../src/lag.ts";
 import { createConsumerMetrics, type ConsumerMetrics } from "../../src/metrics.ts";
 import { COMMIT_TS, ddlMessage, rowMessage, watermarkMessage } from "../fixtures.ts";
 import { createTopics, eventually, produce, quietKafka } from "../support.ts";
@@ -117,6 +118,47 @@ describe("the consumer against a real Kafka broker", () => {
         const [committed] = await admin.fetchOffsets({ groupId: topics.groupId, topics: [topics.topic] });
         const [end] = await admin.fetchTopicOffsets(topics.topic);
         return committed?.partitions[0]?.offset === end?.high;
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it("exports the group's lag per partition: the whole topic for a group that has read nothing, 0 once caught up", async () => {
+    await produce(kafka, topics.topic, [
+      rowMessage({ data: [{ id: "500" }], commitTs: "462531487334400500" }),
+    ]);
+    await eventually("the new event is processed", () =>
+      changes().some((r) => (r["pk"] as Record<string, string>)["id"] === "500"),
+    );
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const fresh = createConsumerMetrics();
+      const [end] = await admin.fetchTopicOffsets(topics.topic);
+      await measureLag({
+        admin,
+        topic: topics.topic,
+        groupId: `${topics.groupId}-never-joined`,
+        metrics: fresh,
+        logger: getLogger("t"),
+      });
+      assert.match(
+        await fresh.registry.metrics(),
+        new RegExp(
+          `^cdc_consumer_group_lag_messages\\{topic="${topics.topic}",partition="0"\\} ${end?.high ?? "?"}$`,
+          "m",
+        ),
+      );
+      await eventually("the group has committed everything", async () => {
+        await measureLag({
+          admin,
+          topic: topics.topic,
+          groupId: topics.groupId,
+          metrics,
+          logger: getLogger("t"),
+        });
+        return /^cdc_consumer_group_lag_messages\{[^}]*\} 0$/m.test(await metrics.registry.metrics());
       });
     } finally {
       await admin.disconnect();

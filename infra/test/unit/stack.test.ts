@@ -44,6 +44,8 @@ describe("the stack with the default config", () => {
       "tidbstack-kafka": "kafka",
       "tidbstack-api": "api",
       "tidbstack-consumer": "consumer",
+      "tidbstack-monitoring-prometheus": "prometheus",
+      "tidbstack-monitoring-grafana": "grafana",
     };
     for (const c of run.ofType(CONTAINER)) {
       assert.deepEqual(
@@ -63,10 +65,12 @@ describe("the stack with the default config", () => {
       .sort();
     assert.deepEqual(images, [
       "apache/kafka:3.9.1",
+      "grafana/grafana:12.1.0",
       "pingcap/pd:v8.5.4",
       "pingcap/ticdc:v8.5.4",
       "pingcap/tidb:v8.5.4",
       "pingcap/tikv:v8.5.4",
+      "prom/prometheus:v3.5.0",
     ]);
   });
 
@@ -168,6 +172,8 @@ describe("the stack with the default config", () => {
       .sort();
     assert.deepEqual(volumes, [
       "tidbstack-kafka-data",
+      "tidbstack-monitoring-grafana-data",
+      "tidbstack-monitoring-prometheus-data",
       "tidbstack-ticdc-data",
       "tidbstack-tidb-pd-data",
       "tidbstack-tidb-tikv-data",
@@ -181,11 +187,16 @@ describe("the stack with the default config", () => {
     assert.deepEqual(mounts("tidbstack-kafka"), ["tidbstack-kafka-data:/var/lib/kafka/data"]);
   });
 
-  it("publishes only the API's port on the host", () => {
+  it("publishes only the API to the network; Grafana on the loopback interface only", () => {
     const published = run
       .ofType(CONTAINER)
-      .flatMap((c) => ports(c).map((p) => `${c.name} ${String(p["external"])}`));
-    assert.deepEqual(published, ["tidbstack-api 3000"]);
+      .flatMap((c) =>
+        ports(c).map(
+          (p) => `${c.name} ${typeof p["ip"] === "string" ? p["ip"] : "all"}:${String(p["external"])}`,
+        ),
+      )
+      .sort();
+    assert.deepEqual(published, ["tidbstack-api all:3000", "tidbstack-monitoring-grafana 127.0.0.1:3001"]);
   });
 
   it("gives the API exactly its documented environment, with its own least-privilege account", () => {
@@ -292,7 +303,57 @@ describe("the stack with the default config", () => {
       ticdcApi: "http://ticdc:8300",
       changefeedId: "appdb-to-kafka",
       topic: "appdb-cdc",
+      grafanaUrl: "http://127.0.0.1:3001",
+      prometheusUrl: undefined,
     });
+  });
+
+  it("runs Prometheus with the generated scrape config and alert rules, waiting for its /-/ready", () => {
+    const prometheus = container("tidbstack-monitoring-prometheus");
+    const config = JSON.parse(upload(prometheus, "/etc/prometheus/prometheus.yml")) as {
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+    };
+    assert.deepEqual(
+      config.scrape_configs.map(
+        (job) => `${job.job_name} ${job.static_configs.flatMap((c) => c.targets).join(",")}`,
+      ),
+      [
+        "prometheus 127.0.0.1:9090",
+        "pd pd:2379",
+        "tikv tikv:20180",
+        "tidb tidb:10080",
+        "ticdc ticdc:8300",
+        "api api:3000",
+        "consumer consumer:9464",
+      ],
+    );
+    const rules = JSON.parse(upload(prometheus, "/etc/prometheus/rules/tidbstack.yml")) as {
+      groups: unknown[];
+    };
+    assert.ok(rules.groups.length > 0);
+    assert.match((prometheus.inputs["healthcheck"] as { tests: string[] }).tests[1] ?? "", /\/-\/ready/);
+  });
+
+  it("runs Grafana with its datasource, dashboards, anonymous viewers and a secret admin password, after Prometheus", () => {
+    const grafana = container("tidbstack-monitoring-grafana");
+    const env = envOf(grafana);
+    assert.equal(env["GF_AUTH_ANONYMOUS_ENABLED"], "true");
+    assert.equal(env["GF_AUTH_ANONYMOUS_ORG_ROLE"], "Viewer");
+    assert.equal(env["GF_SECURITY_ADMIN_PASSWORD"], DEFAULT_SECRETS.grafanaAdminPassword);
+    assert.deepEqual(grafana.secretInputs, ["envs"]);
+    const files = (grafana.inputs["uploads"] as { file: string }[]).map((u) => u.file).sort();
+    assert.deepEqual(files, [
+      "/etc/grafana/dashboards/tidbstack-overview.json",
+      "/etc/grafana/dashboards/tidbstack-tidb.json",
+      "/etc/grafana/provisioning/dashboards/tidbstack.yml",
+      "/etc/grafana/provisioning/datasources/prometheus.yml",
+    ]);
+    assert.match(
+      upload(grafana, "/etc/grafana/provisioning/datasources/prometheus.yml"),
+      /http:\/\/prometheus:9090/,
+    );
+    assert.deepEqual(grafana.dependsOn, [`${CONTAINER}::tidbstack-monitoring-prometheus`]);
+    assert.match((grafana.inputs["healthcheck"] as { tests: string[] }).tests[1] ?? "", /\/api\/health/);
   });
 
   it("declares the same inputs on a second run, with no machine paths in them, so a second `pulumi up` is a no-op", async () => {
@@ -350,7 +411,14 @@ describe("the stack with three PDs and three TiKVs", () => {
     );
     const volumes = run.ofType(VOLUME).map((v) => String(v.inputs["name"]));
     assert.equal(new Set(volumes).size, volumes.length);
-    assert.equal(volumes.length, 3 + 3 + 2);
+    assert.equal(volumes.length, 3 + 3 + 2 + 2);
+    const config = JSON.parse(
+      upload(run.byName("tidbstack-monitoring-prometheus", CONTAINER), "/etc/prometheus/prometheus.yml"),
+    ) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
+    const targets = (job: string) =>
+      config.scrape_configs.find((j) => j.job_name === job)?.static_configs.flatMap((c) => c.targets);
+    assert.deepEqual(targets("pd"), ["pd0:2379", "pd1:2379", "pd2:2379"]);
+    assert.deepEqual(targets("tikv"), ["tikv0:20180", "tikv1:20180", "tikv2:20180"]);
   });
 });
 
@@ -368,10 +436,25 @@ describe("the stack with exposeInternalPorts", () => {
     assert.deepEqual(published, [
       "tidbstack-api all:3000",
       "tidbstack-kafka 127.0.0.1:9092",
+      "tidbstack-monitoring-grafana 127.0.0.1:3001",
+      "tidbstack-monitoring-prometheus 127.0.0.1:9090",
       "tidbstack-ticdc 127.0.0.1:8300",
       "tidbstack-tidb-tidb 127.0.0.1:4000",
     ]);
+    assert.equal(run.outputs["prometheusUrl"], "http://127.0.0.1:9090");
     assert.equal(run.outputs["tidbHost"], "127.0.0.1:4000");
     assert.equal(run.outputs["kafkaBootstrap"], "localhost:9092");
+  });
+});
+
+describe("the stack with monitoring off", () => {
+  it("declares no Prometheus or Grafana, needs no Grafana password, and exports no Grafana URL", async () => {
+    const { grafanaAdminPassword: _unused, ...secrets } = DEFAULT_SECRETS;
+    const run = await runProgram({ monitoring: "false" }, secrets);
+    assert.deepEqual(
+      run.resources.filter((r) => r.name.includes("monitoring")),
+      [],
+    );
+    assert.equal(run.outputs["grafanaUrl"], undefined);
   });
 });

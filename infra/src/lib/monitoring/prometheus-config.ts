@@ -1,0 +1,43 @@
+import { API_PORT, CONSUMER_METRICS_PORT } from "../service-env.ts";
+import { pdName, PORTS, tikvName } from "../topology.ts";
+
+export const PROMETHEUS_PORT = 9090;
+export const RULES_DIR = "/etc/prometheus/rules";
+/** How often every target is scraped and rules evaluated. */
+export const SCRAPE_INTERVAL = "15s";
+
+export interface ScrapeTopology {
+  readonly pdCount: number;
+  readonly tikvCount: number;
+}
+
+const range = (count: number): number[] => Array.from({ length: count }, (_, i) => i);
+
+/**
+ * Prometheus's configuration, generated from the same topology the program declares, so a cluster of three
+ * PDs and three TiKVs is scraped as three targets each. Job names pd, tikv, tidb and ticdc are the ones
+ * TiDB's own dashboards and alert rules expect. JSON is valid YAML, so this is written out as JSON.
+ */
+export function prometheusConfig(topology: ScrapeTopology): Record<string, unknown> {
+  const job = (name: string, targets: string[]) => ({ job_name: name, static_configs: [{ targets }] });
+  return {
+    global: { scrape_interval: SCRAPE_INTERVAL, evaluation_interval: SCRAPE_INTERVAL },
+    rule_files: [`${RULES_DIR}/*.yml`],
+    scrape_configs: [
+      job("prometheus", [`127.0.0.1:${PROMETHEUS_PORT}`]),
+      job(
+        "pd",
+        range(topology.pdCount).map((i) => `${pdName(i, topology.pdCount)}:${PORTS.pdClient}`),
+      ),
+      // TiKV serves metrics on its status address, which the program binds to 0.0.0.0 so it is reachable here.
+      job(
+        "tikv",
+        range(topology.tikvCount).map((i) => `${tikvName(i, topology.tikvCount)}:${PORTS.tikvStatus}`),
+      ),
+      job("tidb", [`tidb:${PORTS.tidbStatus}`]),
+      job("ticdc", [`ticdc:${PORTS.ticdc}`]),
+      job("api", [`api:${API_PORT}`]),
+      job("consumer", [`consumer:${CONSUMER_METRICS_PORT}`]),
+    ],
+  };
+}
