@@ -41,7 +41,8 @@ export interface WatermarkEvent {
 export type CdcEvent = RowEvent | DdlEvent | WatermarkEvent;
 
 /** Why a message was dead-lettered; the `reason` label of cdc_dlq_messages_total. */
-export type RejectReason = "empty" | "too_large" | "not_json" | "invalid_event";
+export const REJECT_REASONS = ["empty", "too_large", "not_json", "invalid_event"] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export type ParseResult =
   | { readonly ok: true; readonly event: CdcEvent }

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { REJECT_REASONS } from "./events.ts";
 
 export interface ConsumerMetrics {
   readonly registry: Registry;
@@ -16,7 +17,7 @@ export function createConsumerMetrics(): ConsumerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  return {
+  const metrics: ConsumerMetrics = {
     registry,
     events: new Counter({
       name: "cdc_events_total",
@@ -59,4 +60,8 @@ export function createConsumerMetrics(): ConsumerMetrics {
       registers,
     }),
   };
+  // Export every DLQ series at 0 from the start: a labelled counter born at 1 has no earlier sample, so
+  // increase() and rate() would never see the first dead letter.
+  for (const reason of REJECT_REASONS) metrics.dlq.inc({ reason }, 0);
+  return metrics;
 }

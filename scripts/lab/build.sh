@@ -4,6 +4,7 @@
 #   lab/node:24           stands in for node:24-bookworm-slim (the API's and consumer's base image)
 #   lab/kafka:<version>   Apache Kafka from Maven Central on Debian's JRE, configured like apache/kafka
 #   lab/mariadb           a MySQL-protocol server on port 4000, standing in for TiDB
+#   lab/prometheus        Debian's Prometheus, standing in for prom/prometheus
 # Idempotent: an image that exists is kept, so a second run takes seconds. Test fixtures only; the Pulumi
 # program always uses the official images. Needs root (dockerd, debootstrap).
 set -euo pipefail
@@ -88,10 +89,16 @@ build_mariadb() {
   docker build -q -t lab/mariadb scripts/lab/mariadb >/dev/null
 }
 
+build_prometheus() {
+  has_image lab/prometheus && return 0
+  docker build -q -t lab/prometheus scripts/lab/prometheus >/dev/null
+}
+
 started=$(date +%s)
 ensure_docker_engine
 build_debian
 build_node
 build_kafka
 build_mariadb
+build_prometheus
 echo "lab images ready in $(( $(date +%s) - started )) s" >&2

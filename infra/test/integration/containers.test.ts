@@ -7,6 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
@@ -33,6 +36,8 @@ import {
   MIGRATION_SECRET_ENV,
   migrationEnvironment,
 } from "../../src/lib/service-env.ts";
+import { alertRules } from "../../src/lib/monitoring/alert-rules.ts";
+import { PROMETHEUS_PORT, prometheusConfig } from "../../src/lib/monitoring/prometheus-config.ts";
 import { kafkaEnvironment, PORTS } from "../../src/lib/topology.ts";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -84,16 +89,18 @@ describe("the API and consumer images, built and run on a Docker engine", { time
     kafka: `${NAME}-kafka`,
     api: `${NAME}-api`,
     consumer: `${NAME}-consumer`,
+    prometheus: `${NAME}-prometheus`,
   };
   const images = { api: "", consumer: "" };
   let apiUrl = "";
+  let prometheusUrl = "";
   let kafkaHostPort = 0;
   const report: string[] = [];
 
   before(async () => {
     if (!(await dockerAvailable()))
       throw new Error("no Docker engine answers: scripts/lab/build.sh starts one (npm test runs it)");
-    for (const image of [BASE_IMAGE, KAFKA_IMAGE, "lab/mariadb"]) {
+    for (const image of [BASE_IMAGE, KAFKA_IMAGE, "lab/mariadb", "lab/prometheus"]) {
       if (!(await imageExists(image))) throw new Error(`image ${image} is missing: run scripts/lab/build.sh`);
     }
     const [api, consumer] = [await dockerBuild("api"), await dockerBuild("consumer")];
@@ -212,6 +219,35 @@ describe("the API and consumer images, built and run on a Docker engine", { time
       images.consumer,
     ]);
     apiUrl = `http://127.0.0.1:${apiHostPort}`;
+
+    // Prometheus with the program's own scrape configuration and rules (only api and consumer exist here).
+    const config = mkdtempSync(join(tmpdir(), "tidbstack-prometheus-"));
+    mkdirSync(join(config, "rules"));
+    writeFileSync(
+      join(config, "prometheus.yml"),
+      JSON.stringify(prometheusConfig({ pdCount: 1, tikvCount: 1 })),
+    );
+    writeFileSync(join(config, "rules", "tidbstack.yml"), JSON.stringify(alertRules()));
+    chmodSync(config, 0o755);
+    const prometheusHostPort = await freePort();
+    await docker([
+      "run",
+      "-d",
+      ...LABEL,
+      "--name",
+      containers.prometheus,
+      "--network",
+      network,
+      "--network-alias",
+      "prometheus",
+      "-p",
+      `127.0.0.1:${prometheusHostPort}:${PROMETHEUS_PORT}`,
+      "-v",
+      `${config}:/etc/prometheus:ro`,
+      "lab/prometheus",
+      "--config.file=/etc/prometheus/prometheus.yml",
+    ]);
+    prometheusUrl = `http://127.0.0.1:${prometheusHostPort}`;
   });
 
   after(async () => {
@@ -263,6 +299,24 @@ describe("the API and consumer images, built and run on a Docker engine", { time
     );
   });
 
+  it("a real Prometheus, configured by the program, scrapes both services", async () => {
+    const deadline = Date.now() + 90_000;
+    let health: Record<string, string> = {};
+    while (Date.now() < deadline) {
+      const response = await fetch(`${prometheusUrl}/api/v1/targets`).catch(() => undefined);
+      if (response?.ok === true) {
+        const body = (await response.json()) as {
+          data: { activeTargets: { labels: { job: string }; health: string }[] };
+        };
+        health = Object.fromEntries(body.data.activeTargets.map((t) => [t.labels.job, t.health]));
+        if (health["api"] === "up" && health["consumer"] === "up") break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    assert.equal(health["api"], "up");
+    assert.equal(health["consumer"], "up");
+  });
+
   it("the consumer logs canal-json change events produced to the topic, redacted", async () => {
     const kafka = new Kafka({
       clientId: "container-test",
@@ -305,6 +359,20 @@ describe("the API and consumer images, built and run on a Docker engine", { time
       `fetch("http://127.0.0.1:${CONSUMER_METRICS_PORT}/metrics").then(r => r.text()).then(t => console.log(t))`,
     ]);
     assert.match(metrics, /^cdc_events_total\{database="appdb",table="users",type="INSERT"\} 1$/m);
+  });
+
+  it("the DLQ alert becomes active in Prometheus after the poison message", async () => {
+    const deadline = Date.now() + 90_000;
+    let state: string | undefined;
+    while (Date.now() < deadline && state === undefined) {
+      const body = (await (await fetch(`${prometheusUrl}/api/v1/alerts`)).json()) as {
+        data: { alerts: { labels: { alertname: string }; state: string }[] };
+      };
+      state = body.data.alerts.find((a) => a.labels.alertname === "DlqMessages")?.state;
+      if (state === undefined) await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    assert.ok(state === "pending" || state === "firing", `DlqMessages is ${state ?? "not active"}`);
+    report.push(`DlqMessages alert ${state} in Prometheus`);
   });
 
   it("both run as the non-root node user", async () => {
