@@ -3,35 +3,19 @@
  * gracefully on SIGTERM/SIGINT. The only file with side effects at import time.
  */
 import {
-  ConfigError,
+  loadConfigOrExit,
   configureLogging,
   exitGracefullyOnSignals,
   getLogger,
   shutdownLogging,
 } from "@tidbstack/service-kit";
 import { createApp } from "./app.ts";
-import { loadApiConfig, type ApiConfig } from "./config.ts";
+import { loadApiConfig } from "./config.ts";
 import { createPool } from "./database.ts";
 import { createApiMetrics } from "./metrics.ts";
 import { createAuthStore } from "./store.ts";
 
-let config: ApiConfig;
-try {
-  config = loadApiConfig(process.env);
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  // Logging is not configured yet (LOG_LEVEL may be the bad value): one plain JSON line on stderr.
-  console.error(
-    JSON.stringify({
-      timestamp: new Date().toISOString(),
-      level: "fatal",
-      action: "config_invalid",
-      variable: error.variable,
-      msg: error.message,
-    }),
-  );
-  process.exit(1);
-}
+const config = loadConfigOrExit(() => loadApiConfig(process.env));
 
 configureLogging(config.logLevel);
 const logger = getLogger("api");

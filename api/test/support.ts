@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import mysql from "mysql2/promise";
 import { captureLogLines, getLogger, type LogFields } from "@tidbstack/service-kit";
-import type { TestDatabase } from "@tidbstack/testenv";
+import { createTestDatabase, type TestDatabase } from "@tidbstack/testenv";
 import { createApp, type AppDeps } from "../src/app.ts";
 import { createPool } from "../src/database.ts";
 import { createApiMetrics } from "../src/metrics.ts";
@@ -115,3 +115,33 @@ export async function login(
 }
 
 export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+export interface ApiOnDatabase {
+  readonly api: RunningApi;
+  readonly db: TestDatabase;
+  /** Stops the app, closes its pool and drops the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * A fresh, migrated database (on the shared server, or on `serverUrl`) and the API running on it as its
+ * least-privilege account: what most API integration tests start from.
+ */
+export async function startApiOnTestDatabase(
+  prefix: string,
+  options: { serverUrl?: string; config?: ConfigOverrides; clock?: () => Date } = {},
+): Promise<ApiOnDatabase> {
+  const { serverUrl, ...apiOptions } = options;
+  const db = await createTestDatabase(prefix, serverUrl);
+  const { store, pool } = storeFor(db, await migrateTestDatabase(db));
+  const api = await startApi(store, apiOptions);
+  return {
+    api,
+    db,
+    async close() {
+      await api.close();
+      await pool.end();
+      await db.drop();
+    },
+  };
+}

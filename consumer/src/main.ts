@@ -4,35 +4,20 @@
  */
 import { Kafka } from "kafkajs";
 import {
-  ConfigError,
   configureLogging,
   exitGracefullyOnSignals,
   getLogger,
+  loadConfigOrExit,
   shutdownLogging,
 } from "@tidbstack/service-kit";
-import { loadConsumerConfig, type ConsumerConfig } from "./config.ts";
+import { loadConsumerConfig } from "./config.ts";
 import { startConsumer, type RunningConsumer } from "./consumer.ts";
 import { createEventHandler } from "./handler.ts";
 import { createMetricsServer } from "./http.ts";
 import { KAFKAJS_LOG_LEVEL, kafkajsLogCreator } from "./kafka-logging.ts";
 import { createConsumerMetrics } from "./metrics.ts";
 
-let config: ConsumerConfig;
-try {
-  config = loadConsumerConfig(process.env);
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(
-    JSON.stringify({
-      timestamp: new Date().toISOString(),
-      level: "fatal",
-      action: "config_invalid",
-      variable: error.variable,
-      msg: error.message,
-    }),
-  );
-  process.exit(1);
-}
+const config = loadConfigOrExit(() => loadConsumerConfig(process.env));
 
 configureLogging(config.logLevel);
 const logger = getLogger("consumer");

@@ -2,7 +2,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel, type Admin } from "kafkajs";
+import { getLogger } from "@tidbstack/service-kit";
 import { freePort, uniqueName } from "@tidbstack/testenv";
+import { startConsumer, type RunningConsumer } from "../src/consumer.ts";
+import { createEventHandler } from "../src/handler.ts";
+import type { ConsumerMetrics } from "../src/metrics.ts";
 
 export const quietKafka = (brokers: string[]): Kafka =>
   new Kafka({
@@ -113,3 +117,34 @@ export async function spawnConsumer(env: Record<string, string>): Promise<Consum
     onChanges: (count, action) => watchers.push({ count, action }),
   };
 }
+
+export interface TestTopics {
+  readonly topic: string;
+  readonly dlqTopic: string;
+  readonly groupId: string;
+}
+
+/** startConsumer() as main.ts wires it, on a test's own topics, reading from the beginning. */
+export function startTestConsumer(
+  kafka: Kafka,
+  topics: TestTopics,
+  metrics: ConsumerMetrics,
+): Promise<RunningConsumer> {
+  const logger = getLogger("consumer");
+  return startConsumer({
+    kafka,
+    ...topics,
+    fromBeginning: true,
+    handle: createEventHandler({ logger, metrics }),
+    metrics,
+    logger,
+  });
+}
+
+/** The consumer process's environment for a test's own topics on the given brokers. */
+export const consumerProcessEnv = (brokers: string[], topics: TestTopics): Record<string, string> => ({
+  KAFKA_BROKERS: brokers.join(","),
+  KAFKA_TOPIC: topics.topic,
+  KAFKA_DLQ_TOPIC: topics.dlqTopic,
+  KAFKA_GROUP_ID: topics.groupId,
+});

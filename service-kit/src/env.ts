@@ -13,6 +13,28 @@ export class ConfigError extends Error {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * Loads a service's configuration, or ends the process with exit code 1 and one JSON line on stderr naming
+ * the bad variable. Logging is not configured yet at that point (LOG_LEVEL may be the bad value), so the
+ * line is written directly, in the same shape as every other log line.
+ */
+export function loadConfigOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const line = {
+      timestamp: new Date().toISOString(),
+      level: "fatal",
+      action: "config_invalid",
+      variable: error.variable,
+      msg: error.message,
+    };
+    process.stderr.write(`${JSON.stringify(line)}\n`);
+    process.exit(1);
+  }
+}
+
 /** Reads environment variables with defaults and validation; every failure is a ConfigError. */
 export class EnvReader {
   private readonly env: Env;

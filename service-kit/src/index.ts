@@ -9,5 +9,5 @@ export {
   type Logger,
   type LogLevel,
 } from "./logging.ts";
-export { ConfigError, EnvReader, type Env } from "./env.ts";
+export { ConfigError, EnvReader, loadConfigOrExit, type Env } from "./env.ts";
 export { exitGracefullyOnSignals, type ShutdownOptions } from "./shutdown.ts";

@@ -1,38 +1,30 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Pool, RowDataPacket } from "mysql2/promise";
-import { createTestDatabase, type TestDatabase } from "@tidbstack/testenv";
+import type { RowDataPacket } from "mysql2/promise";
+import type { TestDatabase } from "@tidbstack/testenv";
 import { hashToken } from "../../src/tokens.ts";
 import {
   ADMIN,
   adminConnection,
   bearer,
   login,
-  migrateTestDatabase,
   postJson,
-  startApi,
-  storeFor,
+  startApiOnTestDatabase,
+  type ApiOnDatabase,
   type RunningApi,
 } from "../support.ts";
 
 describe("API endpoints against a real database", () => {
+  let running: ApiOnDatabase;
   let db: TestDatabase;
-  let pool: Pool;
   let api: RunningApi;
   let now = new Date("2026-01-01T00:00:00.000Z");
 
   before(async () => {
-    db = await createTestDatabase("api");
-    const account = await migrateTestDatabase(db);
-    const backing = storeFor(db, account);
-    pool = backing.pool;
-    api = await startApi(backing.store, { clock: () => now, config: { tokenTtlSeconds: 600 } });
+    running = await startApiOnTestDatabase("api", { clock: () => now, config: { tokenTtlSeconds: 600 } });
+    ({ api, db } = running);
   });
-  after(async () => {
-    await api.close();
-    await pool.end();
-    await db.drop();
-  });
+  after(() => running.close());
 
   it("GET /ready answers ready while the database answers", async () => {
     const response = await fetch(`${api.url}/ready`);

@@ -1,21 +1,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Pool } from "mysql2/promise";
 import { chromium, type Browser } from "playwright-core";
-import { createTestDatabase, type TestDatabase } from "@tidbstack/testenv";
-import { ADMIN, migrateTestDatabase, startApi, storeFor, type RunningApi } from "../support.ts";
+import { ADMIN, startApiOnTestDatabase, type ApiOnDatabase, type RunningApi } from "../support.ts";
 
 describe("the login page in a real browser", () => {
-  let db: TestDatabase;
-  let pool: Pool;
+  let running: ApiOnDatabase;
   let api: RunningApi;
   let browser: Browser;
 
   before(async () => {
-    db = await createTestDatabase("page");
-    const backing = storeFor(db, await migrateTestDatabase(db));
-    pool = backing.pool;
-    api = await startApi(backing.store);
+    running = await startApiOnTestDatabase("page");
+    api = running.api;
     browser = await chromium.launch({
       executablePath: process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium",
       args: [
@@ -31,9 +26,7 @@ describe("the login page in a real browser", () => {
   });
   after(async () => {
     await browser.close();
-    await api.close();
-    await pool.end();
-    await db.drop();
+    await running.close();
   });
 
   it("logs in, shows the user id and email, and logs out", async () => {

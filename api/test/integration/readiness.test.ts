@@ -1,34 +1,29 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Pool } from "mysql2/promise";
-import { createTestDatabase, startMariaDb, type MariaDbServer } from "@tidbstack/testenv";
+import { startMariaDb, type MariaDbServer } from "@tidbstack/testenv";
 import {
   ADMIN,
   bearer,
   login,
-  migrateTestDatabase,
   postJson,
-  startApi,
-  storeFor,
+  startApiOnTestDatabase,
+  type ApiOnDatabase,
   type RunningApi,
 } from "../support.ts";
 
 describe("when the database goes away and comes back", () => {
   let server: MariaDbServer;
-  let pool: Pool;
+  let running: ApiOnDatabase;
   let api: RunningApi;
 
   before(async () => {
     // A private server: stopping the shared one would break every other test file.
     server = await startMariaDb();
-    const db = await createTestDatabase("outage", server.url);
-    const backing = storeFor(db, await migrateTestDatabase(db));
-    pool = backing.pool;
-    api = await startApi(backing.store);
+    running = await startApiOnTestDatabase("outage", { serverUrl: server.url });
+    api = running.api;
   });
   after(async () => {
-    await api.close();
-    await pool.end();
+    await running.close();
     await server.destroy();
   });
 

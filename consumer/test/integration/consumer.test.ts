@@ -3,12 +3,11 @@ import { after, before, describe, it } from "node:test";
 import type { Kafka } from "kafkajs";
 import { captureLogLines, getLogger, type LogFields } from "@tidbstack/service-kit";
 import { kafkaBrokers } from "@tidbstack/testenv";
-import { startConsumer, type RunningConsumer } from "../../src/consumer.ts";
-import { createEventHandler } from "../../src/handler.ts";
+import type { RunningConsumer } from "../../src/consumer.ts";
 import { measureLag } from "../../src/lag.ts";
 import { createConsumerMetrics, type ConsumerMetrics } from "../../src/metrics.ts";
 import { COMMIT_TS, ddlMessage, rowMessage, watermarkMessage } from "../fixtures.ts";
-import { createTopics, eventually, produce, quietKafka } from "../support.ts";
+import { createTopics, eventually, produce, quietKafka, startTestConsumer } from "../support.ts";
 
 describe("the consumer against a real Kafka broker", () => {
   let kafka: Kafka;
@@ -22,15 +21,7 @@ describe("the consumer against a real Kafka broker", () => {
     topics = await createTopics(kafka);
     ({ records } = captureLogLines("info"));
     metrics = createConsumerMetrics();
-    const logger = getLogger("consumer");
-    consumer = await startConsumer({
-      kafka,
-      ...topics,
-      fromBeginning: true,
-      handle: createEventHandler({ logger, metrics }),
-      metrics,
-      logger,
-    });
+    consumer = await startTestConsumer(kafka, topics, metrics);
     await eventually("the group has joined", () => consumer.state() === "running");
   });
   after(() => consumer.stop());
@@ -167,18 +158,12 @@ describe("the consumer against a real Kafka broker", () => {
 
   it("does not create the topic it subscribes to", async () => {
     const missing = `${topics.topic}-missing`;
-    const logger = getLogger("consumer");
     await assert.rejects(
-      startConsumer({
+      startTestConsumer(
         kafka,
-        topic: missing,
-        dlqTopic: `${missing}.dlq`,
-        groupId: `${topics.groupId}-2`,
-        fromBeginning: true,
-        handle: createEventHandler({ logger, metrics }),
+        { topic: missing, dlqTopic: `${missing}.dlq`, groupId: `${topics.groupId}-2` },
         metrics,
-        logger,
-      }),
+      ),
     );
     const admin = kafka.admin();
     await admin.connect();

@@ -1,12 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { captureLogLines, getLogger } from "@tidbstack/service-kit";
+import { captureLogLines } from "@tidbstack/service-kit";
 import { kafkaBrokers, startKafka } from "@tidbstack/testenv";
-import { COMMIT_EVERY_MESSAGES, startConsumer } from "../../src/consumer.ts";
-import { createEventHandler } from "../../src/handler.ts";
+import { COMMIT_EVERY_MESSAGES } from "../../src/consumer.ts";
 import { createConsumerMetrics } from "../../src/metrics.ts";
 import { rowMessage } from "../fixtures.ts";
-import { createTopics, eventually, produce, quietKafka, spawnConsumer } from "../support.ts";
+import {
+  consumerProcessEnv,
+  createTopics,
+  eventually,
+  produce,
+  quietKafka,
+  spawnConsumer,
+  startTestConsumer,
+} from "../support.ts";
 
 const BASE_TS = 462531487334400000n;
 /** Row events with distinct primary keys and commit timestamps: id i at commitTs BASE+i. */
@@ -27,12 +34,7 @@ describe("the consumer process across restarts", () => {
   it("on SIGTERM finishes, commits and exits 0 within 10 s; restarted, it logs every event exactly once", async () => {
     const kafka = quietKafka(kafkaBrokers());
     const topics = await createTopics(kafka);
-    const env = {
-      KAFKA_BROKERS: kafkaBrokers().join(","),
-      KAFKA_TOPIC: topics.topic,
-      KAFKA_DLQ_TOPIC: topics.dlqTopic,
-      KAFKA_GROUP_ID: topics.groupId,
-    };
+    const env = consumerProcessEnv(kafkaBrokers(), topics);
     const total = 50_000;
     await produce(kafka, topics.topic, events(0, total));
 
@@ -71,12 +73,7 @@ describe("the consumer process across restarts", () => {
   it("killed with SIGKILL mid-stream, loses nothing on restart: unprocessed offsets were never committed", async () => {
     const kafka = quietKafka(kafkaBrokers());
     const topics = await createTopics(kafka);
-    const env = {
-      KAFKA_BROKERS: kafkaBrokers().join(","),
-      KAFKA_TOPIC: topics.topic,
-      KAFKA_DLQ_TOPIC: topics.dlqTopic,
-      KAFKA_GROUP_ID: topics.groupId,
-    };
+    const env = consumerProcessEnv(kafkaBrokers(), topics);
     // Long enough that the consumer is still busy when the kill lands (it processes ~60,000 events/s).
     const total = 50_000;
     await produce(kafka, topics.topic, events(0, total));
@@ -119,16 +116,8 @@ describe("the consumer process across restarts", () => {
     const kafka = quietKafka([broker.bootstrap]);
     const { records } = captureLogLines("info");
     const metrics = createConsumerMetrics();
-    const logger = getLogger("consumer");
     const topics = await createTopics(kafka);
-    const consumer = await startConsumer({
-      kafka,
-      ...topics,
-      fromBeginning: true,
-      handle: createEventHandler({ logger, metrics }),
-      metrics,
-      logger,
-    });
+    const consumer = await startTestConsumer(kafka, topics, metrics);
     const ids = () =>
       records()
         .filter((r) => r["action"] === "db_change")
