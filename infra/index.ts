@@ -3,6 +3,8 @@
  * server container has a Docker healthcheck that Pulumi waits for (`wait: true`) before anything that
  * depends on it is created.
  */
+import { relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Changefeed } from "./src/components/changefeed.ts";
@@ -23,9 +25,10 @@ import {
 
 const config = loadStackConfig();
 const name = config.name;
-// Pulumi runs the program from the project directory (the repository root, where Pulumi.yaml is). A
-// relative build context keeps the machine's paths out of the resource inputs.
-const repoRoot = ".";
+// The repository root (the images' build context) relative to the directory Pulumi runs the program and the
+// Docker provider in: "." from the project root, ".." from infra/. Relative, so no path of this machine
+// enters the resource inputs and a second `pulumi up` elsewhere changes nothing.
+const repoRoot = relative(process.cwd(), fileURLToPath(new URL("..", import.meta.url))) || ".";
 
 const network = new docker.Network(`${name}-net`, { name: `${name}-net`, driver: "bridge" });
 const networkName = network.name;

@@ -1,10 +1,11 @@
+import { posix } from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface ServiceImageArgs {
-  /** The repository root: the build context (services import the shared service-kit workspace). */
+  /** The repository root, relative to where Pulumi runs: the build context (the services import service-kit). */
   readonly context: string;
-  /** Dockerfile path, relative like the context, e.g. api/Dockerfile. */
+  /** The Dockerfile's path inside the repository, e.g. api/Dockerfile. */
   readonly dockerfile: string;
   /** The Node.js base image (build argument BASE_IMAGE). */
   readonly baseImage: string;
@@ -27,7 +28,8 @@ export class ServiceImage extends pulumi.ComponentResource {
         skipPush: true,
         build: {
           context: args.context,
-          dockerfile: args.dockerfile,
+          // The Docker provider reads the Dockerfile path relative to where Pulumi runs, not to the context.
+          dockerfile: posix.join(args.context, args.dockerfile),
           args: { BASE_IMAGE: args.baseImage },
           // The classic builder works on any engine; buildx is not installed everywhere.
           builderVersion: "BuilderV1",

@@ -458,3 +458,22 @@ describe("the stack with monitoring off", () => {
     assert.equal(run.outputs["grafanaUrl"], undefined);
   });
 });
+
+describe("the image builds, wherever Pulumi runs the program from", () => {
+  it("use the repository root as context and the Dockerfile beside it, relative to the working directory", async () => {
+    const root = process.cwd();
+    try {
+      process.chdir(`${root}/infra`);
+      const run = await runProgram({});
+      const builds = run
+        .ofType("docker:index/image:Image")
+        .map((i) => i.inputs["build"] as Record<string, unknown>);
+      assert.deepEqual(builds.map((b) => [b["context"], b["dockerfile"]]).sort(), [
+        ["..", "../api/Dockerfile"],
+        ["..", "../consumer/Dockerfile"],
+      ]);
+    } finally {
+      process.chdir(root);
+    }
+  });
+});
