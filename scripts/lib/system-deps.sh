@@ -31,7 +31,7 @@ ensure_kafka_libs() {
   command -v mvn >/dev/null || ensure_apt_packages maven
   echo "resolving Kafka's broker jars from Maven Central" >&2
   rm -rf "$libs"
-  mvn -q -B -f "$repo_root/scripts/kafka/pom.xml" dependency:copy-dependencies \
+  mvn -q -B -Dstyle.color=never -f "$repo_root/scripts/kafka/pom.xml" dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$libs" >&2
   echo "$stamp" > "$libs/.pom-sha256"
 }
