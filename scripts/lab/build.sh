@@ -5,7 +5,7 @@
 #   lab/kafka:<version>   Apache Kafka from Maven Central on Debian's JRE, configured like apache/kafka
 #   lab/mariadb           a MySQL-protocol server on port 4000, standing in for TiDB
 #   lab/prometheus        Debian's Prometheus, standing in for prom/prometheus
-# Idempotent: an image that exists is kept, so a second run takes seconds. Test fixtures only; the Pulumi
+# Idempotent: an image whose recipe has not changed is kept, so a second run takes seconds. Test fixtures only; the Pulumi
 # program always uses the official images. Needs root (dockerd, debootstrap).
 set -euo pipefail
 # The classic builder, explicitly: no buildx here, and saying so silences its deprecation notice.
@@ -40,6 +40,13 @@ ensure_docker_engine() {
 
 has_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
+# A hash of the files an image is built from; images carry it as a label, so a changed recipe rebuilds.
+recipe_hash() { cat "$@" | sha256sum | cut -c1-16; }
+is_current() {
+  local image=$1 hash=$2
+  [ "$(docker image inspect --format '{{index .Config.Labels "tidbstack.recipe"}}' "$image" 2>/dev/null)" = "$hash" ]
+}
+
 build_debian() {
   has_image lab/debian:bookworm && return 0
   ensure_apt_packages debootstrap
@@ -61,37 +68,39 @@ build_debian() {
 }
 
 build_node() {
-  has_image lab/node:24 && return 0
+  local hash
+  hash=$(recipe_hash scripts/lab/node/Dockerfile <(node --version))
+  is_current lab/node:24 "$hash" && return 0
   local context="$cache/node-context"
   rm -rf "$context" && mkdir -p "$context"
   cp scripts/lab/node/Dockerfile "$context/"
   cp "$(command -v node)" "$context/node"
   (cd "$context" && npm pack --silent npm@11 >/dev/null && mkdir npm && tar -xzf npm-*.tgz -C npm --strip-components=1 && rm npm-*.tgz)
-  docker build -q -t lab/node:24 "$context" >/dev/null
+  docker build -q --label "tidbstack.recipe=$hash" -t lab/node:24 "$context" >/dev/null
   rm -rf "$context"
 }
 
 build_kafka() {
   local version
   version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)
-  has_image "lab/kafka:$version" && return 0
   ensure_kafka_libs "$root"
+  local hash
+  hash=$(recipe_hash scripts/lab/kafka/Dockerfile scripts/lab/kafka/entrypoint.sh scripts/kafka/pom.xml)
+  is_current "lab/kafka:$version" "$hash" && return 0
   local context="$cache/kafka-context"
   rm -rf "$context" && mkdir -p "$context"
   cp scripts/lab/kafka/Dockerfile scripts/lab/kafka/entrypoint.sh "$context/"
   cp -r "$root/.cache/kafka/libs" "$context/libs"
-  docker build -q -t "lab/kafka:$version" "$context" >/dev/null
+  docker build -q --label "tidbstack.recipe=$hash" -t "lab/kafka:$version" "$context" >/dev/null
   rm -rf "$context"
 }
 
-build_mariadb() {
-  has_image lab/mariadb && return 0
-  docker build -q -t lab/mariadb scripts/lab/mariadb >/dev/null
-}
-
-build_prometheus() {
-  has_image lab/prometheus && return 0
-  docker build -q -t lab/prometheus scripts/lab/prometheus >/dev/null
+# An image built straight from its folder under scripts/lab.
+build_simple() {
+  local image=$1 folder=$2 hash
+  hash=$(recipe_hash "$folder"/*)
+  is_current "$image" "$hash" && return 0
+  docker build -q --label "tidbstack.recipe=$hash" -t "$image" "$folder" >/dev/null
 }
 
 started=$(date +%s)
@@ -99,6 +108,6 @@ ensure_docker_engine
 build_debian
 build_node
 build_kafka
-build_mariadb
-build_prometheus
+build_simple lab/mariadb scripts/lab/mariadb
+build_simple lab/prometheus scripts/lab/prometheus
 echo "lab images ready in $(( $(date +%s) - started )) s" >&2

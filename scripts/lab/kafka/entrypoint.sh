@@ -19,7 +19,9 @@ log4j.logger.kafka=WARN
 log4j.logger.org.apache.kafka=WARN
 log4j.logger.kafka.server.KafkaRaftServer=INFO
 PROPS
-java_opts=(${KAFKA_HEAP_OPTS:--Xmx512m} -Dlog4j.configuration=file:/opt/kafka/config/log4j.properties -cp '/opt/kafka/libs/*')
+# KAFKA_HEAP_OPTS holds several JVM flags ("-Xmx512m -Xms512m"): split it into words on purpose.
+read -ra heap_opts <<< "${KAFKA_HEAP_OPTS:--Xmx512m}"
+java_opts=("${heap_opts[@]}" -Dlog4j.configuration=file:/opt/kafka/config/log4j.properties -cp '/opt/kafka/libs/*')
 log_dir=$(sed -n 's/^log.dirs=//p' "$config")
 if [ ! -f "${log_dir:-/var/lib/kafka/data}/meta.properties" ]; then
   java "${java_opts[@]}" kafka.tools.StorageTool format -t "${CLUSTER_ID:?CLUSTER_ID is required}" -c "$config"
