@@ -142,8 +142,17 @@ export async function startConsumer(deps: ConsumerDeps): Promise<RunningConsumer
         for (const message of batch.messages) {
           if (!payload.isRunning() || payload.isStale()) break;
           const result = parseMessage(message.value);
-          if (result.ok) deps.handle(result.event);
-          else await deadLetter(message, batch.partition, result.reason, result.detail);
+          if (result.ok) {
+            try {
+              deps.handle(result.event);
+            } catch (error) {
+              // The same event would fail the same way on every retry and stall the partition: it is poison.
+              const detail = error instanceof Error ? error.message : String(error);
+              await deadLetter(message, batch.partition, "handler_error", detail);
+            }
+          } else {
+            await deadLetter(message, batch.partition, result.reason, result.detail);
+          }
           payload.resolveOffset(message.offset);
           lastProcessed = message.offset;
           if (++uncommitted >= COMMIT_EVERY_MESSAGES) await commit();

@@ -44,6 +44,9 @@ export type CdcEvent = RowEvent | DdlEvent | WatermarkEvent;
 export const REJECT_REASONS = ["empty", "too_large", "not_json", "invalid_event"] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
+/** Every reason a message can be dead-lettered for: the parser's, or the handler failing on it. */
+export const DLQ_REASONS = [...REJECT_REASONS, "handler_error"] as const;
+
 export type ParseResult =
   | { readonly ok: true; readonly event: CdcEvent }
   | { readonly ok: false; readonly reason: RejectReason; readonly detail: string };

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import { REJECT_REASONS } from "./events.ts";
+import { DLQ_REASONS } from "./events.ts";
 
 export interface ConsumerMetrics {
   readonly registry: Registry;
@@ -62,6 +62,6 @@ export function createConsumerMetrics(): ConsumerMetrics {
   };
   // Export every DLQ series at 0 from the start: a labelled counter born at 1 has no earlier sample, so
   // increase() and rate() would never see the first dead letter.
-  for (const reason of REJECT_REASONS) metrics.dlq.inc({ reason }, 0);
+  for (const reason of DLQ_REASONS) metrics.dlq.inc({ reason }, 0);
   return metrics;
 }

@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import type { Kafka } from "kafkajs";
 import { captureLogLines, getLogger, type LogFields } from "@tidbstack/service-kit";
 import { kafkaBrokers } from "@tidbstack/testenv";
-import type { RunningConsumer } from "../../src/consumer.ts";
+import { startConsumer, type RunningConsumer } from "../../src/consumer.ts";
 import { measureLag } from "../../src/lag.ts";
 import { createConsumerMetrics, type ConsumerMetrics } from "../../src/metrics.ts";
 import { COMMIT_TS, ddlMessage, rowMessage, watermarkMessage } from "../fixtures.ts";
@@ -153,6 +153,41 @@ describe("the consumer against a real Kafka broker", () => {
       });
     } finally {
       await admin.disconnect();
+    }
+  });
+
+  it("dead-letters an event its handler fails on, and keeps going", async () => {
+    const own = await createTopics(kafka);
+    const ownMetrics = createConsumerMetrics();
+    const logger = getLogger("consumer");
+    const handled: string[] = [];
+    const failing = await startConsumer({
+      kafka,
+      ...own,
+      fromBeginning: true,
+      handle: (event) => {
+        const id = event.kind === "row" ? event.rows[0]?.["id"] : undefined;
+        if (id === "13") throw new Error("cannot process row 13");
+        handled.push(id ?? "");
+      },
+      metrics: ownMetrics,
+      logger,
+    });
+    try {
+      await produce(kafka, own.topic, [
+        rowMessage({ data: [{ id: "13" }] }),
+        rowMessage({ data: [{ id: "14" }], commitTs: "462531487334400014" }),
+      ]);
+      await eventually("the event after the failing one is handled", () => handled.includes("14"));
+      assert.deepEqual(handled, ["14"]);
+      assert.match(
+        await ownMetrics.registry.metrics(),
+        /^cdc_dlq_messages_total\{reason="handler_error"\} 1$/m,
+      );
+      const line = records().find((r) => r["action"] === "dlq" && r["reason"] === "handler_error");
+      assert.equal(line?.["detail"], "cannot process row 13");
+    } finally {
+      await failing.stop();
     }
   });
 

@@ -157,7 +157,7 @@ describe("the window of recent keys", () => {
 describe("consumer metrics", () => {
   it("export every DLQ reason at 0 before the first dead letter, so increase() sees the first one", async () => {
     const text = await createConsumerMetrics().registry.metrics();
-    for (const reason of ["empty", "too_large", "not_json", "invalid_event"]) {
+    for (const reason of ["empty", "too_large", "not_json", "invalid_event", "handler_error"]) {
       assert.match(text, new RegExp(`^cdc_dlq_messages_total\\{reason="${reason}"\\} 0$`, "m"));
     }
   });
