@@ -4,6 +4,7 @@
  */
 import {
   loadConfigOrExit,
+  logProcessWarnings,
   configureLogging,
   exitGracefullyOnSignals,
   getLogger,
@@ -19,6 +20,7 @@ const config = loadConfigOrExit(() => loadApiConfig(process.env));
 
 configureLogging(config.logLevel);
 const logger = getLogger("api");
+logProcessWarnings(logger);
 const pool = createPool(config.db);
 const app = createApp({ store: createAuthStore(pool), logger, metrics: createApiMetrics(), config });
 

@@ -8,6 +8,7 @@ import {
   exitGracefullyOnSignals,
   getLogger,
   loadConfigOrExit,
+  logProcessWarnings,
   shutdownLogging,
 } from "@tidbstack/service-kit";
 import { loadConsumerConfig } from "./config.ts";
@@ -21,6 +22,7 @@ const config = loadConfigOrExit(() => loadConsumerConfig(process.env));
 
 configureLogging(config.logLevel);
 const logger = getLogger("consumer");
+logProcessWarnings(logger);
 const metrics = createConsumerMetrics();
 const kafka = new Kafka({
   clientId: "tidbstack-consumer",

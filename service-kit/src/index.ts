@@ -4,6 +4,7 @@ export {
   formatLogEvent,
   getLogger,
   LOG_LEVELS,
+  logProcessWarnings,
   shutdownLogging,
   type LogFields,
   type Logger,

@@ -73,6 +73,17 @@ export function configureLogging(level: LogLevel): void {
   });
 }
 
+/**
+ * Logs Node's process warnings (deprecations, kafkajs's negative timeouts on Node 24 ...) as JSON lines,
+ * like everything else. Run with NODE_NO_WARNINGS=1 (the images set it) so Node does not also print them
+ * as plain text on stderr.
+ */
+export function logProcessWarnings(logger: log4js.Logger): void {
+  process.on("warning", (warning) => {
+    logger.warn({ action: "process_warning", name: warning.name }, warning.message);
+  });
+}
+
 /** Flushes buffered log lines; await it before the process exits. */
 export function shutdownLogging(): Promise<void> {
   return new Promise((resolve) => {

@@ -29,6 +29,12 @@ export async function docker(
   }
 }
 
+/** A container's whole log: what it wrote to stdout and to stderr, as separate strings. */
+export async function dockerLogs(container: string): Promise<{ stdout: string; stderr: string }> {
+  const { stdout, stderr } = await run("docker", ["logs", container], { maxBuffer: 64 * 1024 * 1024 });
+  return { stdout, stderr };
+}
+
 export async function dockerAvailable(): Promise<boolean> {
   try {
     await docker(["info", "--format", "{{.ServerVersion}}"], { timeoutMs: 10_000 });

@@ -11,7 +11,15 @@ export { startMariaDb, type MariaDbServer } from "./mariadb.ts";
 export { startKafka, type KafkaBroker, KAFKA_LIBS_DIR } from "./kafka.ts";
 export { freePort } from "./processes.ts";
 export { machineDescription, median, writeSection } from "./report.ts";
-export { docker, dockerAvailable, imageExists, removeLabelled, TEST_LABEL, waitHealthy } from "./docker.ts";
+export {
+  docker,
+  dockerAvailable,
+  dockerLogs,
+  imageExists,
+  removeLabelled,
+  TEST_LABEL,
+  waitHealthy,
+} from "./docker.ts";
 
 function required(name: string): string {
   const value = process.env[name];

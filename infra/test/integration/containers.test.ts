@@ -17,6 +17,7 @@ import { getLogger } from "@tidbstack/service-kit";
 import {
   docker,
   dockerAvailable,
+  dockerLogs,
   freePort,
   imageExists,
   removeLabelled,
@@ -373,6 +374,18 @@ describe("the API and consumer images, built and run on a Docker engine", { time
     }
     assert.ok(state === "pending" || state === "firing", `DlqMessages is ${state ?? "not active"}`);
     report.push(`DlqMessages alert ${state} in Prometheus`);
+  });
+
+  it("every line either service writes, on stdout or stderr, is one JSON object", async () => {
+    for (const container of [containers.api, containers.consumer]) {
+      const { stdout, stderr } = await dockerLogs(container);
+      const output = stdout + stderr;
+      const lines = output.split("\n").filter((line) => line !== "");
+      assert.ok(lines.length > 0, `${container} logged nothing`);
+      for (const line of lines) {
+        assert.doesNotThrow(() => JSON.parse(line) as unknown, `${container} wrote a non-JSON line: ${line}`);
+      }
+    }
   });
 
   it("both run as the non-root node user", async () => {

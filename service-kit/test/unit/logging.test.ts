@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { captureLogLines, getLogger } from "../../src/index.ts";
+import { captureLogLines, getLogger, logProcessWarnings } from "../../src/index.ts";
 
 describe("JSON log layout", () => {
   it("writes one JSON object per line with an ISO timestamp, a lower-case level and the event's fields", () => {
@@ -44,5 +44,17 @@ describe("JSON log layout", () => {
       capture.records().map((r) => r["action"]),
       ["shown"],
     );
+  });
+});
+
+describe("process warnings", () => {
+  it("are logged as JSON lines", async () => {
+    const capture = captureLogLines();
+    logProcessWarnings(getLogger("t"));
+    process.emitWarning("something odd", "TimeoutNegativeWarning");
+    await new Promise((resolve) => setImmediate(resolve));
+    const line = capture.records().find((r) => r["action"] === "process_warning");
+    assert.equal(line?.["name"], "TimeoutNegativeWarning");
+    assert.equal(line?.["msg"], "something odd");
   });
 });
