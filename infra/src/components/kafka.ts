@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { loopbackPort, SERVER_STOP_GRACE_SECONDS } from "../lib/docker.ts";
+import { SERVER_STOP_GRACE_SECONDS, dataVolume, loopbackPort } from "../lib/docker.ts";
 import { kafkaHealth } from "../lib/healthchecks.ts";
 import { KAFKA_BOOTSTRAP, kafkaEnvironment, PORTS } from "../lib/topology.ts";
 
@@ -31,11 +31,7 @@ export class Kafka extends pulumi.ComponentResource {
       { name: `apache/kafka:${args.version}`, keepLocally: true },
       parent,
     );
-    const data = new docker.Volume(
-      `${name}-data`,
-      { name: `${name}-data` },
-      { ...parent, retainOnDelete: args.keepData ?? false },
-    );
+    const data = dataVolume(`${name}-data`, this, args.keepData);
     const env = kafkaEnvironment(clusterIdFor(name), args.heapMb);
     this.container = new docker.Container(
       name,

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { envList, loopbackPort } from "../lib/docker.ts";
+import { dataVolume, envList, loopbackPort } from "../lib/docker.ts";
+import { grafanaHealth, prometheusHealth } from "../lib/healthchecks.ts";
 import { alertRules } from "../lib/monitoring/alert-rules.ts";
 import { GRAFANA_PORT, grafanaProvisioningFiles } from "../lib/monitoring/grafana-provisioning.ts";
 import { prometheusConfig, PROMETHEUS_PORT, RULES_DIR } from "../lib/monitoring/prometheus-config.ts";
@@ -30,20 +31,7 @@ export class Monitoring extends pulumi.ComponentResource {
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tidbstack:monitoring:Monitoring", name, {}, opts);
     const parent = { parent: this };
-    const volume = (role: string) =>
-      new docker.Volume(
-        `${name}-${role}-data`,
-        { name: `${name}-${role}-data` },
-        { ...parent, retainOnDelete: args.keepData ?? false },
-      );
-    const probe = (url: string) => ({
-      tests: ["CMD-SHELL", `wget -qO /dev/null ${url}`],
-      interval: "10s",
-      timeout: "5s",
-      retries: 5,
-      startPeriod: "30s",
-      startInterval: "2s",
-    });
+    const volume = (role: string) => dataVolume(`${name}-${role}-data`, this, args.keepData);
 
     const prometheusImage = new docker.RemoteImage(
       `${name}-prometheus-image`,
@@ -70,7 +58,7 @@ export class Monitoring extends pulumi.ComponentResource {
         networksAdvanced: [{ name: args.networkName, aliases: ["prometheus"] }],
         volumes: [{ volumeName: volume("prometheus").name, containerPath: "/prometheus" }],
         ports: args.publishPrometheus === true ? [loopbackPort(PROMETHEUS_PORT)] : [],
-        healthcheck: probe(`http://127.0.0.1:${PROMETHEUS_PORT}/-/ready`),
+        healthcheck: prometheusHealth(PROMETHEUS_PORT),
         restart: "unless-stopped",
         wait: true,
         waitTimeout: 120,
@@ -102,7 +90,7 @@ export class Monitoring extends pulumi.ComponentResource {
         networksAdvanced: [{ name: args.networkName, aliases: ["grafana"] }],
         volumes: [{ volumeName: volume("grafana").name, containerPath: "/var/lib/grafana" }],
         ports: [loopbackPort(GRAFANA_PORT, args.grafanaPort)],
-        healthcheck: probe(`http://127.0.0.1:${GRAFANA_PORT}/api/health`),
+        healthcheck: grafanaHealth(GRAFANA_PORT),
         restart: "unless-stopped",
         wait: true,
         waitTimeout: 120,

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { loopbackPort, SERVER_STOP_GRACE_SECONDS } from "../lib/docker.ts";
+import { SERVER_STOP_GRACE_SECONDS, dataVolume, loopbackPort } from "../lib/docker.ts";
 import { ticdcHealth } from "../lib/healthchecks.ts";
 import { PORTS, ticdcCommand } from "../lib/topology.ts";
 import { childOf } from "../lib/options.ts";
@@ -29,11 +29,7 @@ export class Ticdc extends pulumi.ComponentResource {
       { name: `pingcap/ticdc:${args.version}`, keepLocally: true },
       parent,
     );
-    const data = new docker.Volume(
-      `${name}-data`,
-      { name: `${name}-data` },
-      { ...parent, retainOnDelete: args.keepData ?? false },
-    );
+    const data = dataVolume(`${name}-data`, this, args.keepData);
     this.container = new docker.Container(
       name,
       {

@@ -1,6 +1,11 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { loopbackPort, SERVER_STOP_GRACE_SECONDS, SLOW_START_WAIT_SECONDS } from "../lib/docker.ts";
+import {
+  SERVER_STOP_GRACE_SECONDS,
+  SLOW_START_WAIT_SECONDS,
+  dataVolume,
+  loopbackPort,
+} from "../lib/docker.ts";
 import { pdHealth, tidbHealth, tikvHealth } from "../lib/healthchecks.ts";
 import {
   pdCommand,
@@ -60,13 +65,7 @@ export class TidbCluster extends pulumi.ComponentResource {
         { name: `pingcap/${component}:${args.version}`, keepLocally: true },
         parent,
       );
-    const volume = (role: string): docker.Volume =>
-      // retainOnDelete: with keepData, `pulumi destroy` leaves the data for the next `pulumi up`.
-      new docker.Volume(
-        `${name}-${role}-data`,
-        { name: `${name}-${role}-data` },
-        { ...parent, retainOnDelete: args.keepData ?? false },
-      );
+    const volume = (role: string): docker.Volume => dataVolume(`${name}-${role}-data`, this, args.keepData);
     const network = (alias: string) => [{ name: args.networkName, aliases: [alias] }];
 
     const pdImage = image("pd");

@@ -1,3 +1,4 @@
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
 /** Docker's `KEY=value` list from a map whose values may be secret Outputs; secrecy carries over. */
@@ -11,6 +12,18 @@ export const loopbackPort = (port: number, external = port) => ({
   external,
   ip: "127.0.0.1",
 });
+
+/**
+ * The named volume `<name>` for a component's data. With `keepData`, `pulumi destroy` leaves it in Docker
+ * (retainOnDelete), so the next `pulumi up` finds the data again.
+ */
+export function dataVolume(
+  name: string,
+  parent: pulumi.Resource,
+  keepData: boolean | undefined,
+): docker.Volume {
+  return new docker.Volume(name, { name }, { parent, retainOnDelete: keepData ?? false });
+}
 
 /** How long Docker lets a database server flush and stop before killing it, in seconds. */
 export const SERVER_STOP_GRACE_SECONDS = 30;

@@ -36,6 +36,20 @@ export const kafkaHealth = (): Healthcheck => ({
   timeout: "20s",
 });
 
+/** Prometheus is ready once it has loaded its configuration and rules. */
+export const prometheusHealth = (port: number): Healthcheck => ({
+  ...shellProbe(`wget -qO /dev/null http://127.0.0.1:${port}/-/ready`, "30s"),
+  interval: "10s",
+  timeout: "5s",
+});
+
+/** Grafana's health endpoint answers once its database and provisioning are loaded. */
+export const grafanaHealth = (port: number): Healthcheck => ({
+  ...shellProbe(`wget -qO /dev/null http://127.0.0.1:${port}/api/health`, "30s"),
+  interval: "10s",
+  timeout: "5s",
+});
+
 /** The Node services' /health over HTTP, with Node itself (the images have no curl or wget). */
 export const nodeHttpHealth = (port: number): Healthcheck =>
   shellProbe(
