@@ -2,7 +2,7 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler, t
 import helmet from "helmet";
 import type { Logger } from "@tidbstack/service-kit";
 import { isDatabaseUnavailable } from "./database.ts";
-import { ApiError, databaseUnavailable, invalidRequest, unauthorized } from "./errors.ts";
+import { ApiError, databaseUnavailable, invalidRequest, staleToken, unauthorized } from "./errors.ts";
 import { LOGIN_PAGE_HTML, LOGIN_PAGE_SCRIPT } from "./login-page.ts";
 import type { ApiMetrics, LoginOutcome } from "./metrics.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
@@ -83,7 +83,7 @@ export function createApp(deps: AppDeps): express.Express {
     if (token === undefined) throw unauthorized();
     const tokenHash = hashToken(token);
     const user = await store.findSessionUser(tokenHash, clock());
-    if (user === undefined) throw unauthorized("the token is unknown, expired or revoked");
+    if (user === undefined) throw staleToken();
     return { user, tokenHash };
   };
 
@@ -117,7 +117,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.post("/login", express.json({ limit: BODY_LIMIT, strict: true }), async (req, res) => {
-    const ip = req.ip ?? "unknown";
+    const ip = clientIp(req);
     const decision = limiter.take(ip);
     if (!decision.allowed) {
       logLogin("rate_limited", ip, null);
@@ -168,9 +168,8 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.post("/logout", async (req, res) => {
     const { user, tokenHash } = await authenticate(req);
-    if (!(await store.revokeToken(tokenHash, clock())))
-      throw unauthorized("the token is unknown, expired or revoked");
-    logger.info({ action: "logout", userId: user.userId, ip: req.ip ?? "unknown" });
+    if (!(await store.revokeToken(tokenHash, clock()))) throw staleToken();
+    logger.info({ action: "logout", userId: user.userId, ip: clientIp(req) });
     res.status(204).end();
   });
 
@@ -203,6 +202,9 @@ function observeRequests(logger: Logger, metrics: ApiMetrics): RequestHandler {
     next();
   };
 }
+
+/** The client's address as Express resolves it (X-Forwarded-For only with TRUST_PROXY). */
+const clientIp = (req: Request): string => req.ip ?? "unknown";
 
 /** The matched route's template ("/me"), or "unmatched" so unknown paths cannot explode label cardinality. */
 function routeOf(req: Request): string {

@@ -22,5 +22,8 @@ export const invalidRequest = (message: string): ApiError => new ApiError(400, "
 export const unauthorized = (message = "a valid bearer token is required"): ApiError =>
   new ApiError(401, "unauthorized", message, { "WWW-Authenticate": 'Bearer realm="api"' });
 
+/** A well-formed token the database does not accept: never issued, expired, or logged out. */
+export const staleToken = (): ApiError => unauthorized("the token is unknown, expired or revoked");
+
 export const databaseUnavailable = (): ApiError =>
   new ApiError(503, "database_unavailable", "the database is unavailable; try again shortly");
