@@ -1,5 +1,6 @@
 import type { Consumer, IHeaders, Kafka, KafkaMessage, Producer } from "kafkajs";
 import type { Logger } from "@tidbstack/service-kit";
+import type { DlqReason } from "./events.ts";
 import type { EventHandler } from "./handler.ts";
 import type { ConsumerMetrics } from "./metrics.ts";
 import { startLagMonitor } from "./lag.ts";
@@ -85,13 +86,14 @@ export async function startConsumer(deps: ConsumerDeps): Promise<RunningConsumer
   const deadLetter = async (
     message: KafkaMessage,
     partition: number,
-    reason: string,
-    detail: string,
+    reason: DlqReason,
+    fullDetail: string,
   ): Promise<void> => {
+    const detail = fullDetail.slice(0, MAX_DETAIL_LENGTH);
     const headers: IHeaders = {
       ...message.headers,
       "dlq.reason": reason,
-      "dlq.detail": detail.slice(0, MAX_DETAIL_LENGTH),
+      "dlq.detail": detail,
       "dlq.source.topic": topic,
       "dlq.source.partition": String(partition),
       "dlq.source.offset": message.offset,
@@ -106,7 +108,7 @@ export async function startConsumer(deps: ConsumerDeps): Promise<RunningConsumer
     logger.warn({
       action: "dlq",
       reason,
-      detail: detail.slice(0, MAX_DETAIL_LENGTH),
+      detail,
       topic,
       partition,
       offset: message.offset,

@@ -46,6 +46,7 @@ export type RejectReason = (typeof REJECT_REASONS)[number];
 
 /** Every reason a message can be dead-lettered for: the parser's, or the handler failing on it. */
 export const DLQ_REASONS = [...REJECT_REASONS, "handler_error"] as const;
+export type DlqReason = (typeof DLQ_REASONS)[number];
 
 export type ParseResult =
   | { readonly ok: true; readonly event: CdcEvent }
