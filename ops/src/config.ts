@@ -20,11 +20,22 @@ export interface ChangefeedApplyConfig extends ChangefeedDeleteConfig {
   readonly timeoutMs: number;
 }
 
+export interface PdReconcileConfig {
+  readonly pdUrl: string;
+  readonly members: readonly string[];
+  readonly stores: readonly string[];
+  readonly maxReplicas: number;
+  readonly timeoutMs: number;
+  readonly logLevel: LogLevel;
+}
+
 const HTTP_URL = /^https?:\/\/[^\s/?#]+\/?$/;
 /** TiCDC's rule for changefeed ids (cdc/model/changefeed.go changeFeedIDRe). */
 const CHANGEFEED_ID = /^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$/;
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
 const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+/** PD member names: what --name accepts in this stack (container aliases). */
+const MEMBER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export function loadChangefeedDeleteConfig(env: Env): ChangefeedDeleteConfig {
   const reader = new EnvReader(env);
@@ -55,6 +66,28 @@ export function loadChangefeedApplyConfig(env: Env): ChangefeedApplyConfig {
     dlqTopic,
     partitions,
     timeoutMs: reader.integer("CHANGEFEED_TIMEOUT_SECONDS", 120, { min: 1, max: 3600 }) * 1000,
+  };
+}
+
+export function loadPdReconcileConfig(env: Env): PdReconcileConfig {
+  const reader = new EnvReader(env);
+  const pdUrl = reader.matching("PD_URL", HTTP_URL, "an http(s) URL with no path, e.g. http://pd:2379");
+  const members = list(reader, "PD_MEMBERS", MEMBER_NAME, "PD member names");
+  const stores = list(reader, "TIKV_STORES", HOST_PORT, "TiKV advertised addresses (host:port)");
+  const maxReplicas = requiredInteger(reader, "PD_MAX_REPLICAS", { min: 1, max: 5 });
+  if (maxReplicas > stores.length) {
+    throw reader.error(
+      "PD_MAX_REPLICAS",
+      `must not exceed the number of TIKV_STORES (${stores.length}): each replica needs its own store, got ${maxReplicas}`,
+    );
+  }
+  return {
+    pdUrl,
+    members,
+    stores,
+    maxReplicas,
+    timeoutMs: reader.integer("PD_TIMEOUT_SECONDS", 1800, { min: 1, max: 86_400 }) * 1000,
+    logLevel: reader.logLevel("LOG_LEVEL", "info"),
   };
 }
 

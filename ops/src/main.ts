@@ -2,6 +2,7 @@
  * The Pulumi program's operational steps, run as one-off containers on the stack network:
  *   node ops/dist/main.js changefeed apply    topics, then create / update in place / resume the changefeed
  *   node ops/dist/main.js changefeed delete   delete the changefeed (topics and their data are kept)
+ *   node ops/dist/main.js pd reconcile        PD members, TiKV stores and max-replicas as wanted
  * Everything comes from the environment (src/config.ts). Exit 0 on success; 1 on a bad variable (one
  * config_invalid line naming it) or a failure (one error line with action "ops_failed" and the reason).
  * The only file with side effects.
@@ -17,7 +18,8 @@ import {
   type LogLevel,
 } from "@tidbstack/service-kit";
 import { applyChangefeed, deleteChangefeed } from "./changefeed.ts";
-import { loadChangefeedApplyConfig, loadChangefeedDeleteConfig } from "./config.ts";
+import { loadChangefeedApplyConfig, loadChangefeedDeleteConfig, loadPdReconcileConfig } from "./config.ts";
+import { reconcilePd } from "./pd-reconcile.ts";
 import { ensureTopics } from "./topics.ts";
 
 const logger = getLogger("ops");
@@ -56,6 +58,19 @@ const commands: Record<string, () => Promise<void>> = {
     const config = loadConfigOrExit(() => loadChangefeedDeleteConfig(process.env));
     start(config.logLevel);
     await deleteChangefeed(config.ticdcUrl, config.id, { logger });
+  },
+  async "pd reconcile"() {
+    const config = loadConfigOrExit(() => loadPdReconcileConfig(process.env));
+    start(config.logLevel);
+    await reconcilePd(
+      {
+        pdUrl: config.pdUrl,
+        members: config.members,
+        stores: config.stores,
+        maxReplicas: config.maxReplicas,
+      },
+      { logger, timeoutMs: config.timeoutMs },
+    );
   },
 };
 

@@ -401,7 +401,7 @@ describe("node ops/dist/main.js changefeed apply|delete (the CLI as a child proc
     assert.equal(run.lines[0]?.["action"], "ops_failed");
     assert.match(
       String(run.lines[0]?.["msg"]),
-      /unknown command "changefeed create": use one of changefeed apply, changefeed delete/,
+      /unknown command "changefeed create": use one of changefeed apply, changefeed delete, pd reconcile/,
     );
   });
 });

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ConfigError, type Env } from "@tidbstack/service-kit";
-import { loadChangefeedApplyConfig, loadChangefeedDeleteConfig } from "../../src/config.ts";
+import {
+  loadChangefeedApplyConfig,
+  loadChangefeedDeleteConfig,
+  loadPdReconcileConfig,
+} from "../../src/config.ts";
 
 const APPLY: Env = {
   TICDC_URL: "http://ticdc:8300",
@@ -12,6 +16,12 @@ const APPLY: Env = {
   KAFKA_TOPIC: "appdb-cdc",
   KAFKA_DLQ_TOPIC: "appdb-cdc.dlq",
   TOPIC_PARTITIONS: "2",
+};
+const PD: Env = {
+  PD_URL: "http://pd:2379",
+  PD_MEMBERS: "pd,pd1,pd2",
+  TIKV_STORES: "tikv:20160,tikv1:20160,tikv2:20160",
+  PD_MAX_REPLICAS: "3",
 };
 
 const rejects = (load: () => unknown, variable: string, problem: RegExp) => {
@@ -76,6 +86,41 @@ describe("changefeed command configuration", () => {
   for (const [change, variable, problem] of bad) {
     it(`rejects a bad ${variable} (${JSON.stringify(change[variable])}) with an error naming it`, () => {
       rejects(() => loadChangefeedApplyConfig({ ...APPLY, ...change }), variable, problem);
+    });
+  }
+});
+
+describe("pd reconcile configuration", () => {
+  it("reads every variable, with a 1800 s timeout by default", () => {
+    assert.deepEqual(
+      loadPdReconcileConfig({ ...PD, TIKV_STORES: " tikv:20160 , tikv1:20160,tikv2:20160 " }),
+      {
+        pdUrl: "http://pd:2379",
+        members: ["pd", "pd1", "pd2"],
+        stores: ["tikv:20160", "tikv1:20160", "tikv2:20160"],
+        maxReplicas: 3,
+        timeoutMs: 1_800_000,
+        logLevel: "info",
+      },
+    );
+  });
+
+  const bad: [Env, string, RegExp][] = [
+    [{ PD_URL: "" }, "PD_URL", /is required/],
+    [{ PD_URL: "http://pd:2379/pd/api/v1" }, "PD_URL", /with no path/],
+    [{ PD_MEMBERS: "pd,,pd 1" }, "PD_MEMBERS", /PD member names, got "pd 1"/],
+    [{ PD_MEMBERS: "pd,pd1,pd" }, "PD_MEMBERS", /lists "pd" twice/],
+    [{ TIKV_STORES: "tikv:20160,tikv:20160" }, "TIKV_STORES", /twice/],
+    [{ TIKV_STORES: "" }, "TIKV_STORES", /is required/],
+    [{ PD_MAX_REPLICAS: "" }, "PD_MAX_REPLICAS", /is required/],
+    [{ PD_MAX_REPLICAS: "0" }, "PD_MAX_REPLICAS", /between 1 and 5/],
+    [{ PD_MAX_REPLICAS: "6" }, "PD_MAX_REPLICAS", /between 1 and 5/],
+    [{ TIKV_STORES: "tikv:20160" }, "PD_MAX_REPLICAS", /must not exceed the number of TIKV_STORES \(1\)/],
+    [{ PD_TIMEOUT_SECONDS: "86401" }, "PD_TIMEOUT_SECONDS", /between 1 and 86400/],
+  ];
+  for (const [change, variable, problem] of bad) {
+    it(`rejects ${JSON.stringify(change)} with an error naming ${variable}`, () => {
+      rejects(() => loadPdReconcileConfig({ ...PD, ...change }), variable, problem);
     });
   }
 });
