@@ -24,7 +24,7 @@ import {
   TEST_LABEL,
   waitHealthy,
 } from "@tidbstack/testenv";
-import { ensureTopics } from "../../../consumer/src/changefeed.ts";
+import { ensureTopics } from "../../../ops/src/topics.ts";
 import { rowMessage } from "../../../consumer/test/fixtures.ts";
 import { clusterIdFor } from "../../src/components/kafka.ts";
 import {
