@@ -98,8 +98,18 @@ const TOPIC = matches(/^[A-Za-z0-9._-]{1,200}$/, "a Kafka topic name");
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
 const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal"]);
 
+/**
+ * Where config values come from: Pulumi's config inside the program, or `pulumi config --json` for the
+ * preflight that runs before Pulumi starts. Numbers and flags are parsed here, from their text, so both
+ * read a value the same way.
+ */
+export interface ConfigSource {
+  get(key: string): string | undefined;
+  getSecret(key: string): pulumi.Output<string> | undefined;
+}
+
 /** Reads and validates the stack's config. The only place that calls `new pulumi.Config()`. */
-export function loadStackConfig(config: pulumi.Config = new pulumi.Config()): StackConfig {
+export function loadStackConfig(config: ConfigSource = new pulumi.Config()): StackConfig {
   const text = (key: string, rule: Rule<string>): string => {
     const value = config.get(key) ?? rule.fallback;
     const problem = rule.check(value);
@@ -107,22 +117,20 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config()): St
     return value;
   };
   const number = (key: string, rule: Rule<number>): number => {
-    let value: number;
-    try {
-      value = config.getNumber(key) ?? rule.fallback;
-    } catch {
-      throw new StackConfigError(key, `must be a number, got "${config.get(key) ?? ""}"`);
+    const raw = config.get(key);
+    const value = raw === undefined ? rule.fallback : Number(raw);
+    if (raw !== undefined && (raw.trim() === "" || Number.isNaN(value))) {
+      throw new StackConfigError(key, `must be a number, got "${raw}"`);
     }
     const problem = rule.check(value);
     if (problem !== undefined) throw new StackConfigError(key, problem);
     return value;
   };
   const flag = (key: string, fallback: boolean): boolean => {
-    try {
-      return config.getBoolean(key) ?? fallback;
-    } catch {
-      throw new StackConfigError(key, `must be true or false, got "${config.get(key) ?? ""}"`);
-    }
+    const raw = config.get(key);
+    if (raw === undefined) return fallback;
+    if (raw === "true" || raw === "false") return raw === "true";
+    throw new StackConfigError(key, `must be true or false, got "${raw}"`);
   };
   const secret = (key: string): pulumi.Output<string> => {
     const value = config.getSecret(key);
