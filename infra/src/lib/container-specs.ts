@@ -94,9 +94,10 @@ export function pdContainerSpec(args: {
 
 /**
  * TiKV raises its open-file limit at start and exits if the container's hard limit is lower than what it
- * needs (about 1,800 with max-open-files 256): this limit is what the host's must allow.
+ * needs (about 1,800 with max-open-files 256), so 65536 leaves ample room. Not higher: a hard limit above
+ * the kernel's fs.nr_open (1048576 by default, lower on some hosts) makes the container fail to start.
  */
-export const TIKV_NOFILE = 1048576;
+export const TIKV_NOFILE = 65536;
 
 export interface TikvSpecArgs {
   /** Which TiKV: its name and advertised address follow (topology.tikvName). */

@@ -142,7 +142,7 @@ describe("the stack with the default config", () => {
     assert.equal(flag(tikv, "advertise-status-addr"), "tikv:20180");
     assert.equal(flag(tikv, "status-addr"), "0.0.0.0:20180");
     assert.equal(flag(tikv, "pd"), "pd:2379");
-    assert.deepEqual(tikv.inputs["ulimits"], [{ name: "nofile", soft: 1048576, hard: 1048576 }]);
+    assert.deepEqual(tikv.inputs["ulimits"], [{ name: "nofile", soft: 65536, hard: 65536 }]);
     assert.equal(tikv.inputs["memory"], 2048);
     const config = upload(tikv, "/etc/tikv/tikv.toml");
     assert.match(config, /reserve-space = "0MB"/);
@@ -703,7 +703,7 @@ describe("the containers the program declares", () => {
     assert.equal(after("--network-alias"), "tikv1");
     assert.equal(after("--health-cmd"), "wget -qO /dev/null http://127.0.0.1:20180/status");
     assert.equal(after("--health-start-period"), "60s");
-    assert.equal(after("--ulimit"), "nofile=1048576:1048576");
+    assert.equal(after("--ulimit"), "nofile=65536:65536");
     assert.equal(after("--memory"), "1024m");
     assert.ok(!flags.includes("--health-start-interval"));
     assert.deepEqual(
