@@ -74,12 +74,29 @@ export const adminConnection = (db: TestDatabase): Promise<mysql.Connection> =>
     timezone: "Z",
   });
 
-/** Migrates a test database (schema, seed admin, least-privilege app account) and returns the account. */
+/** The token purge's account on a database migrated by migrateTestDatabase(). */
+export const purgeAccountOf = (db: TestDatabase): { user: string; password: string } => ({
+  user: `${db.name.slice(0, 20)}_purge`,
+  password: "purge-password",
+});
+
+/**
+ * Migrates a test database (schema, seed admin, the least-privilege API and purge accounts) and returns the
+ * API's account.
+ */
 export async function migrateTestDatabase(db: TestDatabase): Promise<{ user: string; password: string }> {
   const appAccount = { user: `${db.name.slice(0, 20)}_app`, password: "app-password" };
   const connection = await adminConnection(db);
   try {
-    await migrate(connection, db.name, MIGRATIONS, ADMIN, getLogger("migrate"), appAccount);
+    await migrate(
+      connection,
+      db.name,
+      MIGRATIONS,
+      ADMIN,
+      getLogger("migrate"),
+      appAccount,
+      purgeAccountOf(db),
+    );
   } finally {
     await connection.end();
   }
