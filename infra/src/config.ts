@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { LoginRateLimitStore } from "./lib/service-env.ts";
 
 /** Everything the stack reads from Pulumi config, validated: a bad value fails `pulumi preview` naming its key. */
 export interface StackConfig {
@@ -61,6 +62,16 @@ export interface StackConfig {
   readonly tidbRootPassword: pulumi.Output<string>;
   /** Password of the API's own database account. */
   readonly apiDbPassword: pulumi.Output<string>;
+  /** Where the API keeps the login limit: `memory` (one replica) or `database` (shared by replicas). */
+  readonly loginRateLimitStore: LoginRateLimitStore;
+  /** The token purge: seconds between runs, seconds a dead token is kept, rows per batch. */
+  readonly purge: {
+    readonly intervalSeconds: number;
+    readonly graceSeconds: number;
+    readonly batchSize: number;
+  };
+  /** Password of the token purge's database account. */
+  readonly purgeDbPassword: pulumi.Output<string>;
 }
 
 /** What only monitoring needs; the `monitoring` flag alone decides whether there is any. */
@@ -226,5 +237,16 @@ export function loadStackConfig(config: ConfigSource = new pulumi.Config()): Sta
     adminPassword: secret("adminPassword"),
     tidbRootPassword: secret("tidbRootPassword"),
     apiDbPassword: secret("apiDbPassword"),
+    loginRateLimitStore: text("loginRateLimitStore", {
+      fallback: "memory",
+      check: (v) =>
+        v === "memory" || v === "database" ? undefined : `must be memory or database, got "${v}"`,
+    }) as LoginRateLimitStore,
+    purge: {
+      intervalSeconds: number("purgeIntervalSeconds", { fallback: 300, check: between(1, 7 * 24 * 3600) }),
+      graceSeconds: number("purgeGraceSeconds", { fallback: 86_400, check: between(0, 365 * 24 * 3600) }),
+      batchSize: number("purgeBatchSize", { fallback: 1000, check: between(1, 10_000) }),
+    },
+    purgeDbPassword: secret("purgeDbPassword"),
   };
 }

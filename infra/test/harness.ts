@@ -199,6 +199,7 @@ export const DEFAULT_SECRETS = {
   adminPassword: "temp-password",
   tidbRootPassword: "root-secret-value",
   apiDbPassword: "api-secret-value",
+  purgeDbPassword: "purge-secret-value",
   grafanaAdminPassword: "grafana-secret-value",
 };
 

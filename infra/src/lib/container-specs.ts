@@ -199,11 +199,17 @@ export interface ServiceSpecArgs<V> {
   readonly env: Readonly<Record<string, V>>;
   /** The port its /health answers on inside the container. */
   readonly healthPort: number;
+  /** Instead of the image's own command: another entry point of the same image. */
+  readonly command?: readonly string[];
 }
 
 /** One of the stack's own Node services, as the image's non-root user, healthy when its /health is. */
 export function serviceContainerSpec<V>(args: ServiceSpecArgs<V>): ContainerSpec<V> {
-  return { ...base(args.alias, nodeHttpHealth(args.healthPort)), env: args.env };
+  return {
+    ...base(args.alias, nodeHttpHealth(args.healthPort)),
+    env: args.env,
+    ...(args.command === undefined ? {} : { command: args.command }),
+  };
 }
 
 /**

@@ -51,6 +51,7 @@ const SECRETS = {
   DB_PASSWORD: "root-pw-in-test",
   ADMIN_PASSWORD: "temp-password",
   APP_DB_PASSWORD: "api-pw-in-test",
+  PURGE_DB_PASSWORD: "purge-pw-in-test",
 };
 const TOPIC = "appdb-cdc";
 const env = (vars: Record<string, string>): string[] =>
@@ -181,6 +182,7 @@ describe("the API and consumer images, built and run on a Docker engine", { time
             rootPassword: SECRETS.DB_PASSWORD,
             adminPassword: SECRETS.ADMIN_PASSWORD,
             apiDbPassword: SECRETS.APP_DB_PASSWORD,
+            purgeDbPassword: SECRETS.PURGE_DB_PASSWORD,
           }),
         ).flatMap((key) => ["-e", key]),
         images.api,

@@ -193,10 +193,11 @@ describe("a second `pulumi up` after a new image build", () => {
     afterOptions: { builds: { [`tidbstack-${image}`]: "2" } },
   });
 
-  it("API: re-runs the migration as an update, then replaces the API container", async () => {
+  it("API: re-runs the migration as an update, then replaces the API and purge containers", async () => {
     assert.deepEqual(await changesOf(build("api")), {
       [step("migrate")]: "update",
       [container("api")]: "replace",
+      [container("purge")]: "replace",
     });
   });
 

@@ -16,7 +16,12 @@ import {
   tidbContainerSpec,
   tikvContainerSpec,
 } from "../../src/lib/container-specs.ts";
-import { apiEnvironment, consumerEnvironment } from "../../src/lib/service-env.ts";
+import {
+  apiEnvironment,
+  consumerEnvironment,
+  PURGE_COMMAND,
+  purgeEnvironment,
+} from "../../src/lib/service-env.ts";
 import { DEFAULT_SECRETS, runProgram, type DeclaredResource, type ProgramRun } from "../harness.ts";
 
 const CONTAINER = "docker:index/container:Container";
@@ -74,6 +79,7 @@ describe("the stack with the default config", () => {
       "tidbstack-kafka": "kafka",
       "tidbstack-api": "api",
       "tidbstack-consumer": "consumer",
+      "tidbstack-purge": "purge",
       "tidbstack-monitoring-prometheus": "prometheus",
       "tidbstack-monitoring-grafana": "grafana",
     };
@@ -279,11 +285,13 @@ describe("the stack with the default config", () => {
       "DB_PORT",
       "DB_USER",
       "LOGIN_RATE_LIMIT_PER_MINUTE",
+      "LOGIN_RATE_LIMIT_STORE",
       "LOG_LEVEL",
       "PORT",
       "TOKEN_TTL_SECONDS",
       "TRUST_PROXY",
     ]);
+    assert.equal(env["LOGIN_RATE_LIMIT_STORE"], "memory");
     assert.equal(env["DB_HOST"], "tidb");
     assert.equal(env["DB_PORT"], "4000");
     assert.equal(env["DB_USER"], "api");
@@ -315,7 +323,7 @@ describe("the stack with the default config", () => {
       CHANGEFEED_ID: "appdb-to-kafka",
       CHANGEFEED_SINK_URI:
         "kafka://kafka:19092/appdb-cdc?protocol=canal-json&enable-tidb-extension=true&partition-num=1&replication-factor=1&max-message-bytes=1048576",
-      CHANGEFEED_FILTER: "appdb.*",
+      CHANGEFEED_FILTER: "appdb.*,!appdb.login_rate_limits",
       KAFKA_BROKERS: "kafka:19092",
       KAFKA_TOPIC: "appdb-cdc",
       KAFKA_DLQ_TOPIC: "appdb-cdc.dlq",
@@ -353,8 +361,10 @@ describe("the stack with the default config", () => {
       "ADMIN_PASSWORD",
       "APP_DB_PASSWORD",
       "DB_PASSWORD",
+      "PURGE_DB_PASSWORD",
     ]);
     assert.deepEqual(container("tidbstack-api").secretInputs, ["envs"]);
+    assert.deepEqual(container("tidbstack-purge").secretInputs, ["envs"]);
     for (const step of run.ofType(COMMAND)) {
       for (const key of ["create", "update", "delete"]) {
         const value = step.inputs[key];
@@ -429,6 +439,7 @@ describe("the stack with the default config", () => {
         "ticdc ticdc:8300",
         "api api:3000",
         "consumer consumer:9464",
+        "purge purge:9465",
       ],
     );
     const rules = JSON.parse(upload(prometheus, "/etc/prometheus/rules/tidbstack.yml")) as {
@@ -652,6 +663,19 @@ describe("the containers the program declares", () => {
         alias: "consumer",
         env: consumerEnvironment({ topic: "appdb-cdc", logLevel: "info" }),
         healthPort: 9464,
+      }),
+      "tidbstack-purge": serviceContainerSpec({
+        alias: "purge",
+        command: PURGE_COMMAND,
+        env: purgeEnvironment({
+          database: "appdb",
+          dbPassword: DEFAULT_SECRETS.purgeDbPassword,
+          intervalSeconds: 300,
+          graceSeconds: 86_400,
+          batchSize: 1000,
+          logLevel: "info",
+        }),
+        healthPort: 9465,
       }),
     };
     assert.deepEqual(
