@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { KAFKA_BOOTSTRAP, PORTS } from "./topology.ts";
+import { KAFKA_BOOTSTRAP, PORTS, sinkUri } from "./topology.ts";
 
 /**
  * The API's and consumer's environments as the stack gives them: the contracts in api/src/config.ts and
@@ -81,5 +81,36 @@ export function migrationEnvironment(settings: MigrationEnvSettings): Record<str
     DB_BOOTSTRAP_EMPTY_PASSWORD: "true",
     ADMIN_EMAIL: settings.adminEmail,
     APP_DB_USER: API_DB_USER,
+  };
+}
+
+/** The changefeed step in the ops image: ensures the topics, then creates, updates or resumes the changefeed. */
+export const CHANGEFEED_APPLY_COMMAND = ["node", "ops/dist/main.js", "changefeed", "apply"] as const;
+
+export interface ChangefeedEnvSettings {
+  /** TiCDC's OpenAPI base URL, e.g. http://ticdc:8300. */
+  readonly ticdcUrl: string;
+  /** Kafka bootstrap servers as TiCDC and the step reach them. */
+  readonly brokers: string;
+  readonly id: string;
+  readonly topic: string;
+  readonly partitions: number;
+  /** The database whose tables are replicated. */
+  readonly database: string;
+  readonly logLevel: string;
+}
+
+/** The changefeed step's environment (the contract in ops/src/config.ts). */
+export function changefeedEnvironment(settings: ChangefeedEnvSettings): Record<string, string> {
+  return {
+    TICDC_URL: settings.ticdcUrl,
+    CHANGEFEED_ID: settings.id,
+    CHANGEFEED_SINK_URI: sinkUri(settings.topic, settings.partitions, settings.brokers),
+    CHANGEFEED_FILTER: `${settings.database}.*`,
+    KAFKA_BROKERS: settings.brokers,
+    KAFKA_TOPIC: settings.topic,
+    KAFKA_DLQ_TOPIC: dlqTopicOf(settings.topic),
+    TOPIC_PARTITIONS: String(settings.partitions),
+    LOG_LEVEL: settings.logLevel,
   };
 }

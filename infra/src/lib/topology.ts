@@ -138,8 +138,11 @@ export function kafkaEnvironment(clusterId: string, heapMb: number): Record<stri
 /** Kafka's address inside the stack network: what TiCDC and the services use. */
 export const KAFKA_BOOTSTRAP = `kafka:${PORTS.kafkaInternal}`;
 
-/** TiCDC's Kafka sink: canal-json with the TiDB extension, on Kafka's in-network listener. */
-export function sinkUri(topic: string, partitions: number): string {
+/**
+ * TiCDC's Kafka sink: canal-json with the TiDB extension, on Kafka's in-network listener (the Docker
+ * network's by default; the Kubernetes target passes Strimzi's bootstrap Service).
+ */
+export function sinkUri(topic: string, partitions: number, bootstrap: string = KAFKA_BOOTSTRAP): string {
   const query = new URLSearchParams({
     protocol: "canal-json",
     "enable-tidb-extension": "true",
@@ -147,5 +150,5 @@ export function sinkUri(topic: string, partitions: number): string {
     "replication-factor": "1",
     "max-message-bytes": "1048576",
   });
-  return `kafka://${KAFKA_BOOTSTRAP}/${topic}?${query.toString()}`;
+  return `kafka://${bootstrap}/${topic}?${query.toString()}`;
 }
