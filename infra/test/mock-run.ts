@@ -91,6 +91,9 @@ export async function runUnderMocks(
     return {};
   });
   const resources = await Promise.all(declared);
+  // Components register their outputs once what they depend on has registered, which can outlast the
+  // stack's own function: drain those calls here, or they reach the next run's mocks and fail there.
+  await pulumi.runtime.disconnect();
   return {
     resources,
     outputs,
