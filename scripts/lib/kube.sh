@@ -16,12 +16,12 @@ kube_module_version() {
   awk -v m="$module" '$1 == m && $2 ~ /^v/ { print $2; exit }' "$go_mod"
 }
 
-# Builds <tool package> from the wrapper module in <module dir> into <output>, unless <output> exists with a
-# stamp equal to the wrapper's go.mod and go.sum.
+# Builds <tool package> from the wrapper module in <module dir> into <output> with <ldflags>, unless <output>
+# exists with a stamp equal to a digest of the wrapper's go.mod and go.sum and the flags.
 kube_build_tool() {
-  local module_dir=$1 package=$2 output=$3
+  local module_dir=$1 package=$2 output=$3 ldflags=$4
   local stamp
-  stamp=$(cat "$module_dir/go.mod" "$module_dir/go.sum" | sha256sum | cut -d' ' -f1)
+  stamp=$( (cat "$module_dir/go.mod" "$module_dir/go.sum" && echo "$ldflags") | sha256sum | cut -d' ' -f1)
   if [ -x "$output" ] && [ -f "$output.stamp" ] && [ "$(cat "$output.stamp")" = "$stamp" ]; then
     return 0
   fi
@@ -31,7 +31,7 @@ kube_build_tool() {
   # CGO off: a static binary that does not depend on this machine's C library; -trimpath and stripped
   # symbols keep the cached file small. The build writes to a temporary name first so that an interrupted
   # build never leaves a truncated binary behind a valid stamp.
-  (cd "$module_dir" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$output.tmp" "$package") >&2
+  (cd "$module_dir" && CGO_ENABLED=0 go build -trimpath -ldflags="$ldflags" -o "$output.tmp" "$package") >&2
   mv -f "$output.tmp" "$output"
   echo "$stamp" > "$output.stamp"
   echo "built $(basename "$output") in $(($(date +%s) - started)) s" >&2
@@ -60,8 +60,12 @@ ensure_kube_binaries() {
   (
     # One build at a time on this machine: a second test run waits here for the first one's binaries.
     flock 9
-    kube_build_tool "$wrappers/etcd" go.etcd.io/etcd/server/v3 "$dir/etcd"
-    kube_build_tool "$wrappers/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver "$dir/kube-apiserver"
+    kube_build_tool "$wrappers/etcd" go.etcd.io/etcd/server/v3 "$dir/etcd" "-s -w"
+    # Kubernetes' own build stamps its version in; without it the server reports v0.0.0 at /version.
+    local minor=${apiserver_version#v1.}
+    minor=${minor%%.*}
+    kube_build_tool "$wrappers/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver "$dir/kube-apiserver" \
+      "-s -w -X k8s.io/component-base/version.gitVersion=$apiserver_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
   ) 9>"$dir/.lock"
   export ETCD_BIN="$dir/etcd"
   export KUBE_APISERVER_BIN="$dir/kube-apiserver"
