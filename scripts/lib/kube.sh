@@ -29,9 +29,11 @@ kube_build_tool() {
   local started
   started=$(date +%s)
   # CGO off: a static binary that does not depend on this machine's C library; -trimpath and stripped
-  # symbols keep the cached file small. The build writes to a temporary name first so that an interrupted
-  # build never leaves a truncated binary behind a valid stamp.
-  (cd "$module_dir" && CGO_ENABLED=0 go build -trimpath -ldflags="$ldflags" -o "$output.tmp" "$package") >&2
+  # symbols keep the cached file small; no VCS stamp, since the wrapper's repository says nothing about
+  # the tool. The build writes to a temporary name first so that an interrupted build never leaves a
+  # truncated binary behind a valid stamp.
+  (cd "$module_dir" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags="$ldflags" \
+    -o "$output.tmp" "$package") >&2
   mv -f "$output.tmp" "$output"
   echo "$stamp" > "$output.stamp"
   echo "built $(basename "$output") in $(($(date +%s) - started)) s" >&2
