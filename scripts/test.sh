@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command (`npm test`). Makes sure Node 24, the npm dependencies, MariaDB, Chromium, Kafka's jars, a
-# Docker engine and the lab images are present (installing what is missing, idempotently), then runs every
-# test under node's test runner with a real MariaDB and a real Kafka broker started for the run and stopped
-# afterwards.
+# Docker engine, the lab images, etcd and kube-apiserver are present (installing or building what is missing,
+# idempotently), then runs every test under node's test runner with a real MariaDB and a real Kafka broker
+# started for the run and stopped afterwards.
 #
 #   npm test                 unit and integration tests
 #   npm test -- --unit       unit tests only: no servers, no installs beyond npm
@@ -14,6 +14,8 @@ cd "$root"
 source scripts/lib/node.sh
 # shellcheck source=lib/system-deps.sh
 source scripts/lib/system-deps.sh
+# shellcheck source=lib/kube.sh
+source scripts/lib/kube.sh
 ensure_node "$root"
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -39,6 +41,8 @@ fi
 [ ${#patterns[@]} -gt 0 ] || patterns=("*/test/unit/**/*.test.ts" "*/test/integration/**/*.test.ts")
 started=$(date +%s)
 ensure_test_dependencies "$root"
+# etcd and kube-apiserver for the Kubernetes target's API-server test (exports ETCD_BIN, KUBE_APISERVER_BIN).
+ensure_kube_binaries "$root"
 # A Docker engine and the lab base images, for the container test; if they cannot be had, the run fails
 # here rather than skipping that test.
 bash scripts/lab/build.sh

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { type KubernetesConfig, loadKubernetesConfig } from "./kubernetes/config.ts";
 import type { LoginRateLimitStore } from "./lib/service-env.ts";
 
 /** Everything the stack reads from Pulumi config, validated: a bad value fails `pulumi preview` naming its key. */
@@ -62,8 +63,15 @@ export interface StackConfig {
   readonly tidbRootPassword: pulumi.Output<string>;
   /** Password of the API's own database account. */
   readonly apiDbPassword: pulumi.Output<string>;
-  /** Where the API keeps the login limit: `memory` (one replica) or `database` (shared by replicas). */
-  readonly loginRateLimitStore: LoginRateLimitStore;
+  /**
+   * Where the API keeps the login limit: `memory` (one replica) or `database` (shared by replicas).
+   * Undefined when not set: each target picks its default (one API on Docker, replicas on Kubernetes).
+   */
+  readonly loginRateLimitStore: LoginRateLimitStore | undefined;
+  /** Where the stack runs: one Docker engine, or the cluster of the current kubeconfig context. */
+  readonly target: "docker" | "kubernetes";
+  /** The Kubernetes target's own keys; present exactly when `target` is kubernetes. */
+  readonly kubernetes: KubernetesConfig | undefined;
   /** The token purge: seconds between runs, seconds a dead token is kept, rows per batch. */
   readonly purge: {
     readonly intervalSeconds: number;
@@ -119,6 +127,11 @@ export interface ConfigSource {
   getSecret(key: string): pulumi.Output<string> | undefined;
 }
 
+function loginRateLimitStore(value: string | undefined): LoginRateLimitStore | undefined {
+  if (value === undefined || value === "memory" || value === "database") return value;
+  throw new StackConfigError("loginRateLimitStore", `must be memory or database, got "${value}"`);
+}
+
 /** Reads and validates the stack's config. The only place that calls `new pulumi.Config()`. */
 export function loadStackConfig(config: ConfigSource = new pulumi.Config()): StackConfig {
   const text = (key: string, rule: Rule<string>): string => {
@@ -167,15 +180,19 @@ export function loadStackConfig(config: ConfigSource = new pulumi.Config()): Sta
     );
   }
   const topic = text("topic", { fallback: "appdb-cdc", check: TOPIC });
-  const monitoring = flag("monitoring", true);
+  const target = text("target", {
+    fallback: "docker",
+    check: (v) =>
+      v === "docker" || v === "kubernetes" ? undefined : `must be docker or kubernetes, got "${v}"`,
+  }) as StackConfig["target"];
+  // Prometheus and Grafana containers are the Docker target's; on Kubernetes, prometheusOperator decides.
+  const monitoring = target === "docker" && flag("monitoring", true);
+  const name = text("name", {
+    fallback: "tidbstack",
+    check: matches(/^[a-z][a-z0-9-]{0,30}$/, "lower-case letters, digits and dashes, starting with a letter"),
+  });
   return {
-    name: text("name", {
-      fallback: "tidbstack",
-      check: matches(
-        /^[a-z][a-z0-9-]{0,30}$/,
-        "lower-case letters, digits and dashes, starting with a letter",
-      ),
-    }),
+    name,
     tidbVersion: text("tidbVersion", {
       fallback: "v8.5.4",
       check: matches(/^v8\.5\.\d+$/, "a v8.5.x release (the LTS line this stack is written for)"),
@@ -237,11 +254,9 @@ export function loadStackConfig(config: ConfigSource = new pulumi.Config()): Sta
     adminPassword: secret("adminPassword"),
     tidbRootPassword: secret("tidbRootPassword"),
     apiDbPassword: secret("apiDbPassword"),
-    loginRateLimitStore: text("loginRateLimitStore", {
-      fallback: "memory",
-      check: (v) =>
-        v === "memory" || v === "database" ? undefined : `must be memory or database, got "${v}"`,
-    }) as LoginRateLimitStore,
+    loginRateLimitStore: loginRateLimitStore(config.get("loginRateLimitStore")),
+    target,
+    kubernetes: target === "kubernetes" ? loadKubernetesConfig(config, name) : undefined,
     purge: {
       intervalSeconds: number("purgeIntervalSeconds", { fallback: 300, check: between(1, 7 * 24 * 3600) }),
       graceSeconds: number("purgeGraceSeconds", { fallback: 86_400, check: between(0, 365 * 24 * 3600) }),

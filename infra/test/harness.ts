@@ -51,7 +51,7 @@ export interface RunOptions {
 /**
  * Computed state a real provider would return; enough for the program's own references. A built image that
  * is not pushed gets its image id as `repoDigest` (pulumi-docker provider/image.go: with skipPush it
- * returns the id `docker inspect` reports).
+ * returns the id `docker inspect` reports); a pushed one, its registry digest.
  */
 function providerState(
   type: string,
@@ -63,8 +63,12 @@ function providerState(
   switch (type) {
     case "docker:index/remoteImage:RemoteImage":
       return { ...inputs, imageId: sha(String(inputs["name"])) };
-    case "docker:index/image:Image":
-      return { ...inputs, repoDigest: sha(`${name} build ${builds[name] ?? "1"}`) };
+    case "docker:index/image:Image": {
+      const id = sha(`${name} build ${builds[name] ?? "1"}`);
+      // Pushed: the registry's `<repository>@sha256:...`, where the repository is the name less its tag.
+      const repository = String(inputs["imageName"]).replace(/:[^:/]+$/, "");
+      return { ...inputs, repoDigest: inputs["skipPush"] === false ? `${repository}@${id}` : id };
+    }
     default:
       return inputs;
   }
@@ -182,6 +186,9 @@ export async function runProgram(
     return {};
   });
   const resources = await Promise.all(declared);
+  // Components register their outputs once what they depend on has registered, which can outlast the
+  // stack's own function: drain those calls here, or they reach the next run's mocks and fail there.
+  await pulumi.runtime.disconnect();
   return {
     resources,
     outputs,

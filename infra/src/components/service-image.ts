@@ -22,16 +22,22 @@ export interface ServiceImageArgs {
    * its engine runs without emulation.
    */
   readonly platform?: string;
+  /**
+   * Push the image as `<registry>/<name>:<tag>` with the credentials of `docker login <registry>` here
+   * (the Kubernetes target's nodes pull it). Default: not pushed, tagged `<name>:local`.
+   */
+  readonly push?: { readonly registry: string; readonly tag: string };
 }
 
-/** A service image built locally from the root Dockerfile and never pushed (there is no registry here). */
+/** A service image built from the root Dockerfile: kept local (the Docker target) or pushed to a registry. */
 export class ServiceImage extends pulumi.ComponentResource {
   /**
-   * The built image by id (`sha256:...`: the provider's `repoDigest` of an image it does not push):
-   * containers and steps that use it change when a rebuild changes it, which a tag alone would not do.
+   * The built image by id (`sha256:...`: the provider's `repoDigest` of an image it does not push), or by
+   * `<registry>/<name>@sha256:...` once pushed: containers, pods and steps that use it change when a rebuild
+   * changes it, which a tag alone would not do.
    */
   readonly ref: pulumi.Output<string>;
-  /** The local tag, `<name>:local`: always names the newest build. */
+  /** The tag, `<name>:local` or the pushed one: always names the newest build. */
   readonly tag: pulumi.Output<string>;
 
   constructor(name: string, args: ServiceImageArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -39,8 +45,9 @@ export class ServiceImage extends pulumi.ComponentResource {
     const image = new docker.Image(
       name,
       {
-        imageName: `${name}:local`,
-        skipPush: true,
+        imageName:
+          args.push === undefined ? `${name}:local` : `${args.push.registry}/${name}:${args.push.tag}`,
+        skipPush: args.push === undefined,
         build: {
           context: args.context,
           // The Docker provider reads the Dockerfile path relative to where Pulumi runs, not to the context.

@@ -168,7 +168,10 @@ export function kafkaEnvironment(clusterId: string, heapMb: number): Record<stri
 /** Kafka's address inside the stack network: what TiCDC and the services use. */
 export const KAFKA_BOOTSTRAP = `kafka:${PORTS.kafkaInternal}`;
 
-/** TiCDC's Kafka sink: canal-json with the TiDB extension, on Kafka's in-network listener. */
+/**
+ * TiCDC's Kafka sink: canal-json with the TiDB extension, on Kafka's in-network listener (the Docker
+ * network's by default; the Kubernetes target passes Strimzi's bootstrap Service).
+ */
 export function sinkUri(topic: string, partitions: number, bootstrap: string = KAFKA_BOOTSTRAP): string {
   const query = new URLSearchParams({
     protocol: "canal-json",

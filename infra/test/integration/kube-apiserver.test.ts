@@ -1,0 +1,290 @@
+/**
+ * Every Kubernetes object the Kubernetes target declares, as the mocks record it, sent to a real
+ * kube-apiserver (with etcd; see testenv/src/kube.ts) as a server-side apply with `dryRun=All` and strict
+ * field validation, after the TiDB Operator v1.6.6 and Strimzi 1.2.0 CRDs are applied server-side. This
+ * catches what mocks accept and a cluster refuses: misspelt fields, wrong types, enum values outside a
+ * CRD's schema, invalid names. The CRD files are copies of the upstream release files kept beside the
+ * repository (../shared/k8s/crds), for tests only. Nothing runs pods here: operators, charts and
+ * reconciliation are not exercised.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import yaml from "js-yaml";
+import { startKubeApiServer, type KubeApiServer, type KubeResponse } from "../../../testenv/src/kube.ts";
+import { runProgram } from "../harness.ts";
+
+const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+/** Beside the repository, as CI lays it out; TEST_CRD_DIR points elsewhere (a git worktree, say). */
+const CRD_DIR = process.env["TEST_CRD_DIR"] ?? join(REPO_ROOT, "..", "shared", "k8s", "crds");
+const FIELD_MANAGER = "tidbstack-test";
+
+interface KubeObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string };
+  readonly [field: string]: unknown;
+}
+
+/**
+ * Configurations whose objects are checked: the defaults, and every switch that changes an object's shape
+ * (counts, storage class, kept data, registry and pull secret, Ingress, a topic name that is not a valid
+ * object name). The Prometheus Operator's objects are left out: their CRDs are not among the test files.
+ */
+const CONFIGS: Record<string, string>[] = [
+  {},
+  {
+    pdCount: "3",
+    tikvCount: "3",
+    topicPartitions: "3",
+    storageClass: "fast-ssd",
+    keepDataOnDestroy: "true",
+    imageRegistry: "registry.example.com/team",
+    imagePullSecret: "registry-login",
+    ingressHost: "api.example.com",
+    apiReplicas: "3",
+  },
+  { topic: "App_Events", namespace: "pipeline", name: "stack2" },
+];
+
+function readCrds(): KubeObject[] {
+  if (!existsSync(CRD_DIR)) {
+    throw new Error(
+      `the CRD files this test applies are missing: expected them in ${CRD_DIR} (shared/k8s/crds beside the repository)`,
+    );
+  }
+  const files = readdirSync(CRD_DIR).filter((file) => file.endsWith(".yaml"));
+  const crds = files.flatMap((file) =>
+    yaml.loadAll(readFileSync(join(CRD_DIR, file), "utf8")).filter((doc): doc is KubeObject => doc !== null),
+  );
+  if (crds.length === 0) throw new Error(`no CRDs in ${CRD_DIR}`);
+  return crds;
+}
+
+/** Maps `apiVersion/kind` to the REST resource serving it, from the server's own discovery documents. */
+class Resources {
+  private readonly cache = new Map<string, { name: string; kind: string; namespaced: boolean }[]>();
+  private readonly server: KubeApiServer;
+  constructor(server: KubeApiServer) {
+    this.server = server;
+  }
+
+  async path(object: KubeObject, withName = true): Promise<string> {
+    const base = object.apiVersion.includes("/") ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`;
+    let list = this.cache.get(object.apiVersion);
+    if (list === undefined) {
+      const response = await this.server.request("GET", base);
+      assert.equal(response.status, 200, `discovery of ${object.apiVersion}: ${response.body}`);
+      list = (
+        JSON.parse(response.body) as { resources: { name: string; kind: string; namespaced: boolean }[] }
+      ).resources;
+      this.cache.set(object.apiVersion, list);
+    }
+    const resource = list.find((r) => r.kind === object.kind && !r.name.includes("/"));
+    assert.ok(resource, `the server serves no ${object.kind} in ${object.apiVersion}`);
+    const namespace = resource.namespaced ? `/namespaces/${object.metadata.namespace ?? "default"}` : "";
+    return `${base}${namespace}/${resource.name}${withName ? `/${object.metadata.name}` : ""}`;
+  }
+}
+
+/** Server-side apply of one object; `dryRun` validates and admits it without storing it. */
+async function apply(
+  server: KubeApiServer,
+  resources: Resources,
+  object: KubeObject,
+  dryRun: boolean,
+): Promise<KubeResponse> {
+  const query = new URLSearchParams({
+    fieldManager: FIELD_MANAGER,
+    fieldValidation: "Strict",
+    force: "true",
+  });
+  if (dryRun) query.set("dryRun", "All");
+  // JSON is YAML: the apply-patch content type takes it as it is.
+  return server.request(
+    "PATCH",
+    `${await resources.path(object)}?${query.toString()}`,
+    object,
+    "application/apply-patch+yaml",
+  );
+}
+
+async function waitEstablished(server: KubeApiServer, name: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const response = await server.request(
+      "GET",
+      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
+    );
+    const conditions =
+      (JSON.parse(response.body) as { status?: { conditions?: { type: string; status: string }[] } }).status
+        ?.conditions ?? [];
+    if (conditions.some((c) => c.type === "Established" && c.status === "True")) return;
+    if (Date.now() > deadline) throw new Error(`CRD ${name} not established after 60 s: ${response.body}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** The plain Kubernetes objects among the recorded resources (not the chart and YAML components). */
+async function declaredObjects(): Promise<KubeObject[]> {
+  const seen = new Map<string, KubeObject>();
+  for (const config of CONFIGS) {
+    const run = await runProgram({ target: "kubernetes", ...config });
+    for (const r of run.resources) {
+      if (!r.type.startsWith("kubernetes:") || r.type.includes(":helm.sh/") || r.type.includes(":yaml/")) {
+        continue;
+      }
+      const object = r.inputs as unknown as KubeObject;
+      seen.set(JSON.stringify(object), object);
+    }
+  }
+  return [...seen.values()];
+}
+
+/** The message of a refusal (a `Status` object). */
+const refusal = (response: KubeResponse): string =>
+  (JSON.parse(response.body) as { message?: string }).message ?? response.body;
+
+const describeObject = (o: KubeObject): string =>
+  `${o.kind} ${o.metadata.namespace === undefined ? "" : `${o.metadata.namespace}/`}${o.metadata.name}`;
+
+describe("the Kubernetes target's objects, applied to a real kube-apiserver", () => {
+  let server: KubeApiServer | undefined;
+  let resources: Resources;
+  let objects: KubeObject[];
+  const api = (): KubeApiServer => {
+    assert.ok(server, "the API server started");
+    return server;
+  };
+
+  before(
+    async () => {
+      const crds = readCrds();
+      objects = await declaredObjects();
+      server = await startKubeApiServer();
+      resources = new Resources(server);
+      for (const crd of crds) {
+        const response = await apply(server, resources, crd, false);
+        assert.ok(
+          response.status < 300,
+          `applying CRD ${crd.metadata.name}: ${response.status} ${response.body}`,
+        );
+      }
+      for (const crd of crds) await waitEstablished(server, crd.metadata.name);
+      // Namespaced objects can be dry-run only into namespaces that exist.
+      for (const namespace of objects.filter((o) => o.kind === "Namespace")) {
+        const response = await apply(server, resources, namespace, false);
+        assert.ok(response.status < 300, `creating ${describeObject(namespace)}: ${response.body}`);
+      }
+    },
+    { timeout: 240_000 },
+  );
+  after(async () => {
+    await server?.destroy();
+  });
+
+  it("serves the TiDB Operator and Strimzi kinds the program uses once their CRDs are applied server-side", async () => {
+    const kinds = [
+      { apiVersion: "pingcap.com/v1alpha1", kind: "TidbCluster" },
+      { apiVersion: "kafka.strimzi.io/v1", kind: "Kafka" },
+      { apiVersion: "kafka.strimzi.io/v1", kind: "KafkaNodePool" },
+      { apiVersion: "kafka.strimzi.io/v1", kind: "KafkaTopic" },
+    ];
+    for (const kind of kinds) {
+      const path = await resources.path({ ...kind, metadata: { name: "", namespace: "tidbstack" } }, false);
+      const response = await api().request("GET", path);
+      assert.equal(response.status, 200, `${kind.kind}: ${response.body}`);
+    }
+  });
+
+  it("accepts every object the program declares in a strict server-side dry run", async (t) => {
+    const kinds = new Set(objects.map((o) => o.kind));
+    for (const kind of [
+      "TidbCluster",
+      "Kafka",
+      "KafkaNodePool",
+      "KafkaTopic",
+      "Job",
+      "Deployment",
+      "Secret",
+    ]) {
+      assert.ok(kinds.has(kind), `the program declares a ${kind}`);
+    }
+    const refused: string[] = [];
+    for (const object of objects.filter((o) => o.kind !== "Namespace")) {
+      const response = await apply(api(), resources, object, true);
+      if (response.status >= 300)
+        refused.push(`${describeObject(object)}: ${response.status} ${response.body}`);
+    }
+    assert.deepEqual(refused, [], refused.join("\n"));
+    t.diagnostic(
+      `${objects.length} objects of ${kinds.size} kinds accepted from ${CONFIGS.length} configurations`,
+    );
+  });
+
+  it("raises no warning for any object, so the stack's own pods meet the restricted Pod Security Standard", async () => {
+    const warned: string[] = [];
+    for (const object of objects.filter((o) => o.kind !== "Namespace")) {
+      const response = await apply(api(), resources, object, true);
+      if (response.warnings.length > 0)
+        warned.push(`${describeObject(object)}: ${response.warnings.join(" | ")}`);
+    }
+    assert.deepEqual(warned, []);
+    const namespace = objects.find((o) => o.kind === "Namespace" && o.metadata.name === "tidbstack");
+    assert.equal(
+      (namespace?.metadata as { labels?: Record<string, string> }).labels?.[
+        "pod-security.kubernetes.io/warn"
+      ],
+      "restricted",
+      "the namespace asks for those warnings",
+    );
+  });
+
+  it("stores nothing: a dry run leaves no object behind", async () => {
+    const deployment = objects.find((o) => o.kind === "Deployment");
+    assert.ok(deployment);
+    const response = await api().request("GET", await resources.path(deployment));
+    assert.equal(response.status, 404);
+  });
+
+  it("refuses a misspelt field in a custom resource that mocks accept", async () => {
+    const cluster = structuredClone(objects.find((o) => o.kind === "TidbCluster"));
+    assert.ok(cluster);
+    const pd = (cluster["spec"] as { pd: Record<string, unknown> }).pd;
+    pd["replica"] = pd["replicas"];
+    delete pd["replicas"];
+    const response = await apply(api(), resources, cluster, true);
+    // Server-side apply refuses it while building the typed patch, before validation, and answers 500
+    // for that (kube-apiserver 1.34): a refusal all the same, naming the field.
+    assert.ok(response.status >= 400, `${response.status} ${response.body}`);
+    assert.match(refusal(response), /\.spec\.pd\.replica: field not declared in schema/);
+  });
+
+  it("refuses a misspelt probe field in a Deployment", async () => {
+    const deployment = structuredClone(objects.find((o) => o.kind === "Deployment"));
+    assert.ok(deployment);
+    const [container] = (
+      deployment["spec"] as {
+        template: { spec: { containers: { readinessProbe: Record<string, unknown> }[] } };
+      }
+    ).template.spec.containers;
+    assert.ok(container);
+    container.readinessProbe["periodSecond"] = 5;
+    const response = await apply(api(), resources, deployment, true);
+    assert.ok(response.status >= 400, `${response.status} ${response.body}`);
+    assert.match(refusal(response), /readinessProbe\.periodSecond: field not declared in schema/);
+  });
+
+  it("refuses a listener type outside Strimzi's enum", async () => {
+    const kafka = structuredClone(objects.find((o) => o.kind === "Kafka"));
+    assert.ok(kafka);
+    const [listener] = (kafka["spec"] as { kafka: { listeners: Record<string, unknown>[] } }).kafka.listeners;
+    assert.ok(listener);
+    listener["type"] = "internl";
+    const response = await apply(api(), resources, kafka, true);
+    assert.equal(response.status, 422, response.body);
+    assert.match(refusal(response), /spec\.kafka\.listeners\[0\]\.type: Unsupported value: "internl"/);
+  });
+});

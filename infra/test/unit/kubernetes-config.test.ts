@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { StackConfigError } from "../../src/config.ts";
+import { loadKubernetesConfig } from "../../src/kubernetes/config.ts";
+
+function load(config: Record<string, string>) {
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(config).map(([k, v]) => [`tidbstack:${k}`, v])),
+    [],
+  );
+  return loadKubernetesConfig(new pulumi.Config("tidbstack"), "tidbstack");
+}
+
+describe("Kubernetes target config", () => {
+  it("defaults to the stack's name as namespace, 2 API replicas, pinned operators and Kafka 4.3.1", () => {
+    assert.deepEqual(load({}), {
+      namespace: "tidbstack",
+      storageClass: undefined,
+      pdStorage: "1Gi",
+      tikvStorage: "10Gi",
+      ticdcStorage: "5Gi",
+      kafkaStorage: "10Gi",
+      apiReplicas: 2,
+      imageRegistry: undefined,
+      imagePullSecret: undefined,
+      ingressHost: undefined,
+      prometheusOperator: false,
+      prometheusRelease: undefined,
+      tidbOperatorVersion: "v1.6.6",
+      strimziVersion: "1.2.0",
+      kafkaVersion: "4.3.1",
+      kafkaMetadataVersion: "4.3-IV0",
+    });
+  });
+
+  it("takes the KRaft metadata version of the chosen Kafka release from Strimzi's list", () => {
+    assert.equal(load({ kubernetesKafkaVersion: "4.2.1" }).kafkaMetadataVersion, "4.2-IV1");
+  });
+
+  it("accepts a registry with a port and a path, and an ingress host", () => {
+    const config = load({ imageRegistry: "localhost:5001/tidbstack", ingressHost: "api.example.com" });
+    assert.equal(config.imageRegistry, "localhost:5001/tidbstack");
+    assert.equal(config.ingressHost, "api.example.com");
+  });
+
+  const invalid: [Record<string, string>, string, RegExp][] = [
+    [{ namespace: "Tidb_Stack" }, "namespace", /DNS label/],
+    [{ storageClass: "fast ssd" }, "storageClass", /StorageClass/],
+    [{ tikvStorage: "10GB" }, "tikvStorage", /Mi, Gi or Ti/],
+    [{ kafkaStorage: "0Gi" }, "kafkaStorage", /Mi, Gi or Ti/],
+    [{ apiReplicas: "0" }, "apiReplicas", /from 1 to 20/],
+    [{ apiReplicas: "two" }, "apiReplicas", /from 1 to 20/],
+    [{ imageRegistry: "https://registry.example.com" }, "imageRegistry", /registry host/],
+    [{ ingressHost: "api.example.com/path" }, "ingressHost", /host name/],
+    [{ prometheusOperator: "maybe" }, "prometheusOperator", /true or false/],
+    [{ tidbOperatorVersion: "v2.0.0" }, "tidbOperatorVersion", /v1\.6\.x/],
+    [{ strimziVersion: "0.47.0" }, "strimziVersion", /1\.2\.x/],
+    [{ kubernetesKafkaVersion: "3.9.1" }, "kubernetesKafkaVersion", /Kafka 4\.x/],
+    [{ kubernetesKafkaVersion: "4.1.0" }, "kubernetesKafkaVersion", /4\.2\.0, 4\.2\.1, 4\.3\.0, 4\.3\.1/],
+  ];
+  for (const [config, key, problem] of invalid) {
+    it(`fails at preview naming ${key} when it is ${JSON.stringify(config[key])}`, () => {
+      assert.throws(
+        () => load(config),
+        (error: unknown) =>
+          error instanceof StackConfigError &&
+          error.message.startsWith(`invalid config "${key}"`) &&
+          problem.test(error.message),
+      );
+    });
+  }
+});
