@@ -1,5 +1,5 @@
 /**
- * `npm run up` runs this before Pulumi starts: it reads the dev stack's config, gathers what the host has
+ * `npm run up` runs this before Pulumi starts (Docker target): it reads the dev stack's config, gathers what the host has
  * (Docker engine version, memory, disk, ports, the kernel's open-file ceiling) and prints one line per
  * problem with its fix, exiting 1 if there is any. It also says what a change of the cluster's shape since
  * the last deployment will do. Set TIDBSTACK_SKIP_PREFLIGHT=1 to skip it.
@@ -137,6 +137,10 @@ function lastTopology(): { pdCount: number; tikvCount: number } | undefined {
 
 async function main(): Promise<number> {
   const config = loadStackConfig(stackConfig());
+  if (config.target !== "docker") {
+    console.error(`preflight: target ${config.target}: the host checks are for the Docker target; skipped`);
+    return 0;
+  }
   const settings: PreflightSettings = {
     pdCount: config.pdCount,
     tikvCount: config.tikvCount,

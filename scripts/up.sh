@@ -36,4 +36,8 @@ fi
 "${PULUMI[@]}" up --yes --skip-preview "$@"
 echo
 echo "API:     $("${PULUMI[@]}" stack output apiUrl)"
-echo "Grafana: $("${PULUMI[@]}" stack output grafanaUrl 2>/dev/null || echo "off (monitoring=false)")"
+if access=$("${PULUMI[@]}" stack output apiAccess 2>/dev/null); then
+  echo "Reach it: $access"
+else
+  echo "Grafana: $("${PULUMI[@]}" stack output grafanaUrl 2>/dev/null || echo "off (monitoring=false)")"
+fi
