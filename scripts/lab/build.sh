@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Makes a Docker engine and the lab images available on a machine with no container registry:
 #   lab/debian:bookworm   debootstrap'd Debian, trusting this machine's CA bundle (npm and Maven over HTTPS)
-#   lab/node:24           stands in for node:24-bookworm-slim (the API's and consumer's base image)
-#   lab/kafka:<version>   Apache Kafka from Maven Central on Debian's JRE, configured like apache/kafka
+#   lab/node:24           stands in for node:24-bookworm-slim (the base of the project's own images)
+#   lab/kafka:<version>   Apache Kafka from Maven Central on Debian's JRE, laid out and started like apache/kafka
 #   lab/mariadb           a MySQL-protocol server on port 4000, standing in for TiDB
-#   lab/prometheus        Debian's Prometheus, standing in for prom/prometheus
+#   lab/prometheus        Debian's Prometheus, laid out like prom/prometheus
 # Idempotent: an image whose recipe has not changed is kept, so a second run takes seconds. Test fixtures only; the Pulumi
 # program always uses the official images. Needs root (dockerd, debootstrap).
 set -euo pipefail
@@ -40,8 +40,21 @@ ensure_docker_engine() {
 
 has_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
-# A hash of the files an image is built from; images carry it as a label, so a changed recipe rebuilds.
-recipe_hash() { cat "$@" | sha256sum | cut -c1-16; }
+# A hash of what an image is built from (files, or whole folders: names, modes and contents); images carry
+# it as a label, so a changed recipe rebuilds.
+recipe_hash() {
+  local path file
+  for path in "$@"; do
+    if [ -d "$path" ]; then
+      find "$path" -type f | sort | while read -r file; do
+        stat -c '%n %a' "$file"
+        cat "$file"
+      done
+    else
+      cat "$path"
+    fi
+  done | sha256sum | cut -c1-16
+}
 is_current() {
   local image=$1 hash=$2
   [ "$(docker image inspect --format '{{index .Config.Labels "tidbstack.recipe"}}' "$image" 2>/dev/null)" = "$hash" ]
@@ -69,28 +82,42 @@ build_debian() {
 
 build_node() {
   local hash
-  hash=$(recipe_hash scripts/lab/node/Dockerfile <(node --version))
+  hash=$(recipe_hash scripts/lab/node <(node --version))
   is_current lab/node:24 "$hash" && return 0
   local context="$cache/node-context"
   rm -rf "$context" && mkdir -p "$context"
-  cp scripts/lab/node/Dockerfile "$context/"
+  cp -p scripts/lab/node/* "$context/"
   cp "$(command -v node)" "$context/node"
   (cd "$context" && npm pack --silent npm@11 >/dev/null && mkdir npm && tar -xzf npm-*.tgz -C npm --strip-components=1 && rm npm-*.tgz)
   docker build -q --label "tidbstack.recipe=$hash" -t lab/node:24 "$context" >/dev/null
   rm -rf "$context"
 }
 
+# The jars of the lab Kafka image: the broker and its command-line tools (scripts/lab/kafka/pom.xml), at the
+# release the test broker runs (scripts/kafka/pom.xml), resolved once into .cache/lab/kafka-libs.
+resolve_lab_kafka_libs() {
+  local version=$1 libs="$cache/kafka-libs" stamp
+  stamp=$(cat scripts/lab/kafka/pom.xml <(echo "$version") | sha256sum | cut -c1-16)
+  [ -f "$libs/.stamp" ] && [ "$(cat "$libs/.stamp")" = "$stamp" ] && return 0
+  command -v mvn >/dev/null || ensure_apt_packages maven
+  echo "resolving Kafka $version's broker and tools jars from Maven Central" >&2
+  rm -rf "$libs"
+  mvn -q -B -Dstyle.color=never -f scripts/lab/kafka/pom.xml -Dkafka.version="$version" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs" >&2
+  echo "$stamp" > "$libs/.stamp"
+}
+
 build_kafka() {
-  local version
+  local version hash
   version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)
-  ensure_kafka_libs "$root"
-  local hash
-  hash=$(recipe_hash scripts/lab/kafka/Dockerfile scripts/lab/kafka/entrypoint.sh scripts/kafka/pom.xml)
+  resolve_lab_kafka_libs "$version"
+  hash=$(recipe_hash scripts/lab/kafka <(echo "$version"))
   is_current "lab/kafka:$version" "$hash" && return 0
   local context="$cache/kafka-context"
   rm -rf "$context" && mkdir -p "$context"
-  cp scripts/lab/kafka/Dockerfile scripts/lab/kafka/entrypoint.sh "$context/"
-  cp -r "$root/.cache/kafka/libs" "$context/libs"
+  cp -rp scripts/lab/kafka/Dockerfile scripts/lab/kafka/bin scripts/lab/kafka/docker "$context/"
+  cp -r "$cache/kafka-libs" "$context/libs"
+  rm -f "$context/libs/.stamp"
   docker build -q --label "tidbstack.recipe=$hash" -t "lab/kafka:$version" "$context" >/dev/null
   rm -rf "$context"
 }
@@ -98,7 +125,7 @@ build_kafka() {
 # An image built straight from its folder under scripts/lab.
 build_simple() {
   local image=$1 folder=$2 hash
-  hash=$(recipe_hash "$folder"/*)
+  hash=$(recipe_hash "$folder")
   is_current "$image" "$hash" && return 0
   docker build -q --label "tidbstack.recipe=$hash" -t "$image" "$folder" >/dev/null
 }
