@@ -12,7 +12,7 @@ import { DatabaseMigration } from "./src/components/database-migration.ts";
 import { Kafka } from "./src/components/kafka.ts";
 import { Monitoring } from "./src/components/monitoring.ts";
 import { ServiceContainer } from "./src/components/service-container.ts";
-import { ServiceImage } from "./src/components/service-image.ts";
+import { ServiceImage, type Workspace } from "./src/components/service-image.ts";
 import { Ticdc } from "./src/components/ticdc.ts";
 import { TidbCluster } from "./src/components/tidb-cluster.ts";
 import { loadStackConfig } from "./src/config.ts";
@@ -22,6 +22,7 @@ import {
   CONSUMER_METRICS_PORT,
   consumerEnvironment,
 } from "./src/lib/service-env.ts";
+import { splitHostPort } from "./src/lib/topology.ts";
 
 const config = loadStackConfig();
 const name = config.name;
@@ -33,6 +34,15 @@ const repoRoot = relative(process.cwd(), fileURLToPath(new URL("..", import.meta
 const network = new docker.Network(`${name}-net`, { name: `${name}-net`, driver: "bridge" });
 const networkName = network.name;
 
+const image = (workspace: Workspace) =>
+  new ServiceImage(`${name}-${workspace}`, {
+    context: repoRoot,
+    workspace,
+    baseImage: config.nodeBaseImage,
+    ...(config.imagePlatform === undefined ? {} : { platform: config.imagePlatform }),
+  });
+const images = { api: image("api"), consumer: image("consumer"), ops: image("ops") };
+
 const cluster = new TidbCluster(`${name}-tidb`, {
   networkName,
   version: config.tidbVersion,
@@ -40,6 +50,7 @@ const cluster = new TidbCluster(`${name}-tidb`, {
   tikvCount: config.tikvCount,
   tikvMemoryMb: config.tikvMemoryMb,
   tidbMemoryMb: config.tidbMemoryMb,
+  opsImage: images.ops.ref,
   publishTidb: config.exposeInternalPorts,
   keepData: config.keepDataOnDestroy,
 });
@@ -57,39 +68,29 @@ const ticdc = new Ticdc(
   {
     networkName,
     version: config.tidbVersion,
-    pdCount: config.pdCount,
+    pdEndpoints: cluster.pdEndpoints,
     publishApi: config.exposeInternalPorts,
     keepData: config.keepDataOnDestroy,
   },
   // TiCDC registers through PD and captures from TiKV: the cluster must serve first.
-  { dependsOn: [cluster.tidb] },
+  { dependsOn: [cluster] },
 );
-
-const images = {
-  api: new ServiceImage(`${name}-api`, {
-    context: repoRoot,
-    dockerfile: "api/Dockerfile",
-    baseImage: config.nodeBaseImage,
-  }),
-  consumer: new ServiceImage(`${name}-consumer`, {
-    context: repoRoot,
-    dockerfile: "consumer/Dockerfile",
-    baseImage: config.nodeBaseImage,
-  }),
-};
 
 const changefeed = new Changefeed(
   `${name}-changefeed`,
   {
     networkName,
-    consumerImage: images.consumer.ref,
+    opsImage: images.ops.ref,
+    opsImageTag: images.ops.tag,
+    ticdcUrl: ticdc.apiUrl,
+    kafkaBootstrap: kafka.bootstrap,
     id: config.changefeedId,
     topic: config.topic,
     partitions: config.topicPartitions,
     database: config.database,
   },
   // It creates the topic in Kafka and the changefeed in TiCDC, so both must be healthy.
-  { dependsOn: [kafka.container, ticdc.container] },
+  { dependsOn: [kafka, ticdc] },
 );
 
 const migration = new DatabaseMigration(
@@ -97,6 +98,7 @@ const migration = new DatabaseMigration(
   {
     networkName,
     apiImage: images.api.ref,
+    tidbHost: cluster.tidbHost,
     database: config.database,
     adminEmail: config.adminEmail,
     adminPassword: config.adminPassword,
@@ -105,9 +107,10 @@ const migration = new DatabaseMigration(
   },
   // TiDB must serve SQL; and the changefeed must exist first, so the consumer sees the schema and the
   // seed admin from the very first change.
-  { dependsOn: [cluster.tidb, changefeed.command] },
+  { dependsOn: [cluster, changefeed] },
 );
 
+const tidb = cluster.tidbHost.apply(splitHostPort);
 new ServiceContainer(
   `${name}-api`,
   {
@@ -115,6 +118,8 @@ new ServiceContainer(
     image: images.api.ref,
     alias: "api",
     env: apiEnvironment({
+      dbHost: tidb.host,
+      dbPort: tidb.port.apply(String),
       database: config.database,
       dbPassword: config.apiDbPassword,
       tokenTtlSeconds: config.tokenTtlSeconds,
@@ -125,7 +130,7 @@ new ServiceContainer(
     publishOn: config.apiPort,
   },
   // The API logs in as the account the migration creates, against the tables it creates.
-  { dependsOn: [migration.command] },
+  { dependsOn: [migration] },
 );
 
 new ServiceContainer(
@@ -138,11 +143,12 @@ new ServiceContainer(
     healthPort: CONSUMER_METRICS_PORT,
   },
   // It subscribes without creating topics: the changefeed step creates them.
-  { dependsOn: [changefeed.command] },
+  { dependsOn: [changefeed] },
 );
 
+// Decided by the `monitoring` flag alone: a Grafana password left in the config changes nothing.
 const monitoring =
-  config.grafanaAdminPassword === undefined
+  config.monitoring === undefined
     ? undefined
     : new Monitoring(`${name}-monitoring`, {
         networkName,
@@ -151,16 +157,30 @@ const monitoring =
         pdCount: config.pdCount,
         tikvCount: config.tikvCount,
         grafanaPort: config.grafanaPort,
-        grafanaAdminPassword: config.grafanaAdminPassword,
+        grafanaAdminPassword: config.monitoring.grafanaAdminPassword,
         publishPrometheus: config.exposeInternalPorts,
         keepData: config.keepDataOnDestroy,
       });
 
-export const apiUrl = pulumi.output(`http://localhost:${config.apiPort}`);
-export const tidbHost = config.exposeInternalPorts ? pulumi.output("127.0.0.1:4000") : cluster.tidbHost;
-export const kafkaBootstrap = config.exposeInternalPorts ? pulumi.output("localhost:9092") : kafka.bootstrap;
-export const ticdcApi = config.exposeInternalPorts ? pulumi.output("http://127.0.0.1:8300") : ticdc.apiUrl;
-export const changefeedId = changefeed.id;
-export const topic = pulumi.output(config.topic);
-export const grafanaUrl = monitoring?.grafanaUrl;
-export const prometheusUrl = monitoring?.prometheusUrl;
+/**
+ * The stack outputs. A default export, which Pulumi's Node.js runtime uses for an ES module program
+ * (@pulumi/pulumi cmd/run/run.js: the module's `default`, called and awaited if it is a function, becomes
+ * the outputs; named exports beside it are refused), so that an output that does not exist is left out
+ * rather than exported as undefined (which warns on every preview and up).
+ */
+export default {
+  apiUrl: pulumi.output(`http://localhost:${config.apiPort}`),
+  tidbHost: config.exposeInternalPorts ? pulumi.output("127.0.0.1:4000") : cluster.tidbHost,
+  kafkaBootstrap: config.exposeInternalPorts ? pulumi.output("localhost:9092") : kafka.bootstrap,
+  ticdcApi: config.exposeInternalPorts ? pulumi.output("http://127.0.0.1:8300") : ticdc.apiUrl,
+  changefeedId: changefeed.id,
+  topic: pulumi.output(config.topic),
+  /** The cluster's shape as deployed, for a preflight to compare with the next config before `pulumi up`. */
+  topology: {
+    pdCount: config.pdCount,
+    tikvCount: config.tikvCount,
+    maxReplicas: cluster.maxReplicas,
+  },
+  ...(monitoring === undefined ? {} : { grafanaUrl: monitoring.grafanaUrl }),
+  ...(monitoring?.prometheusUrl === undefined ? {} : { prometheusUrl: monitoring.prometheusUrl }),
+};

@@ -8,9 +8,16 @@ export interface StackConfig {
   readonly tidbVersion: string;
   /** The apache/kafka image tag (3.9.x). */
   readonly kafkaVersion: string;
-  /** The Node.js base image the API and consumer images build from. */
+  /** The Node.js base image the service images build from. */
   readonly nodeBaseImage: string;
+  /**
+   * Platform the service images are built for, e.g. linux/arm64; undefined builds for the platform of the
+   * machine running Pulumi.
+   */
+  readonly imagePlatform: string | undefined;
+  /** PD servers: 1, 3 or 5. Node i keeps its name at every count (pd, pd1, pd2...). */
   readonly pdCount: number;
+  /** TiKV stores, 1 to 5 (tikv, tikv1, tikv2...); PD's max-replicas is min(3, tikvCount). */
   readonly tikvCount: number;
   /** Memory cap of each TiKV container, in MiB; its block cache is sized from it. */
   readonly tikvMemoryMb: number;
@@ -24,26 +31,42 @@ export interface StackConfig {
   readonly exposeInternalPorts: boolean;
   /** Leave the data volumes in Docker on `pulumi destroy`, for the next `pulumi up` to reuse. */
   readonly keepDataOnDestroy: boolean;
+  /** The CDC topic; its dead-letter topic is `<topic>.dlq`. */
   readonly topic: string;
+  /** Partitions of the CDC topic (and TiCDC's partition-num). */
   readonly topicPartitions: number;
+  /** TiCDC changefeed id. */
   readonly changefeedId: string;
   /** Database the API owns and TiCDC replicates. */
   readonly database: string;
+  /** API token lifetime, in seconds. */
   readonly tokenTtlSeconds: number;
+  /** API login attempts per client IP per minute. */
   readonly loginRateLimitPerMinute: number;
+  /** The seed admin's email. */
   readonly adminEmail: string;
+  /** Log level of both services. */
   readonly logLevel: string;
-  /** Run Prometheus and Grafana. */
-  readonly monitoring: boolean;
+  /** Prometheus and Grafana: present exactly when the `monitoring` flag is on (the default). */
+  readonly monitoring: MonitoringConfig | undefined;
+  /** prom/prometheus tag. */
   readonly prometheusVersion: string;
+  /** grafana/grafana tag. */
   readonly grafanaVersion: string;
   /** Host port of Grafana (127.0.0.1). */
   readonly grafanaPort: number;
-  /** Grafana's admin password; only read when monitoring is on. */
-  readonly grafanaAdminPassword: pulumi.Output<string> | undefined;
+  /** The seed admin's password. */
   readonly adminPassword: pulumi.Output<string>;
+  /** TiDB's root password, set on a new cluster by the first migration. */
   readonly tidbRootPassword: pulumi.Output<string>;
+  /** Password of the API's own database account. */
   readonly apiDbPassword: pulumi.Output<string>;
+}
+
+/** What only monitoring needs; the `monitoring` flag alone decides whether there is any. */
+export interface MonitoringConfig {
+  /** Grafana's admin password; required only when monitoring is on. */
+  readonly grafanaAdminPassword: pulumi.Output<string>;
 }
 
 export class StackConfigError extends Error {
@@ -71,6 +94,8 @@ const matches =
     pattern.test(value) ? undefined : `must be ${what}, got "${value}"`;
 
 const TOPIC = matches(/^[A-Za-z0-9._-]{1,200}$/, "a Kafka topic name");
+/** `os/arch` or `os/arch/variant`, as Docker names platforms. */
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
 const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal"]);
 
 /** Reads and validates the stack's config. The only place that calls `new pulumi.Config()`. */
@@ -110,8 +135,18 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config()): St
   const pdCount = number("pdCount", {
     fallback: 1,
     check: (n) =>
-      between(1, 5)(n) ?? (n % 2 === 1 ? undefined : `must be odd (PD needs a majority), got ${n}`),
+      between(1, 5)(n) ??
+      (n % 2 === 1
+        ? undefined
+        : `must be odd (PD needs a majority of its members: an even count tolerates no more failures than the odd count below it), got ${n}; use 1, 3 or 5`),
   });
+  const imagePlatform = config.get("imagePlatform");
+  if (imagePlatform !== undefined && !PLATFORM.test(imagePlatform)) {
+    throw new StackConfigError(
+      "imagePlatform",
+      `must be a platform like linux/amd64 or linux/arm64/v8, got "${imagePlatform}"; remove it to build for this machine`,
+    );
+  }
   const topic = text("topic", { fallback: "appdb-cdc", check: TOPIC });
   const monitoring = flag("monitoring", true);
   return {
@@ -134,6 +169,7 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config()): St
       fallback: "node:24-bookworm-slim",
       check: matches(/^\S+$/, "an image reference"),
     }),
+    imagePlatform,
     pdCount,
     tikvCount: number("tikvCount", { fallback: 1, check: between(1, 5) }),
     tikvMemoryMb: number("tikvMemoryMb", { fallback: 2048, check: between(512, 65536) }),
@@ -169,7 +205,7 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config()): St
       check: (v) =>
         LOG_LEVELS.has(v) ? undefined : `must be one of ${[...LOG_LEVELS].join(", ")}, got "${v}"`,
     }),
-    monitoring,
+    monitoring: monitoring ? { grafanaAdminPassword: secret("grafanaAdminPassword") } : undefined,
     prometheusVersion: text("prometheusVersion", {
       fallback: "v3.5.0",
       check: matches(/^v3\.\d+\.\d+$/, "a v3.x.y release"),
@@ -179,7 +215,6 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config()): St
       check: matches(/^\d+\.\d+\.\d+$/, "a release number like 12.1.0"),
     }),
     grafanaPort: number("grafanaPort", { fallback: 3001, check: between(1, 65535) }),
-    grafanaAdminPassword: monitoring ? secret("grafanaAdminPassword") : undefined,
     adminPassword: secret("adminPassword"),
     tidbRootPassword: secret("tidbRootPassword"),
     apiDbPassword: secret("apiDbPassword"),

@@ -1,10 +1,21 @@
 /**
  * Runs the Pulumi program in-process under mocks and records every resource it declares: type, name,
- * resolved inputs, which inputs are secret, its parent and its explicit dependencies. No engine, CLI or
- * provider plugin is involved; calls to provider functions are refused, so the program may not depend on
- * any.
+ * resolved inputs, which inputs are secret, its parent, its explicit dependencies and the resource options
+ * that decide what a later `pulumi up` does to it. No engine, CLI or provider plugin is involved; calls to
+ * provider functions are refused, so the program may not depend on any.
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+
+/** The options that decide how Pulumi changes or deletes a resource on a later run. */
+export interface DeclaredOptions {
+  readonly deleteBeforeReplace: boolean | undefined;
+  readonly retainOnDelete: boolean | undefined;
+  readonly ignoreChanges: string[];
+  readonly replaceOnChanges: string[];
+  /** Names this resource was known by before (aliases given by name). */
+  readonly aliasNames: string[];
+}
 
 export interface DeclaredResource {
   readonly type: string;
@@ -15,6 +26,7 @@ export interface DeclaredResource {
   /** `type::name` of the resources this one explicitly depends on. */
   readonly dependsOn: string[];
   readonly parent: string | undefined;
+  readonly options: DeclaredOptions;
 }
 
 export interface ProgramRun {
@@ -25,13 +37,34 @@ export interface ProgramRun {
   ofType(type: string): DeclaredResource[];
 }
 
-/** Computed state a real provider would return; enough for the program's own references. */
-function providerState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+export interface RunOptions {
+  /** Secret config values (keys without the project prefix). Default DEFAULT_SECRETS. */
+  readonly secrets?: Record<string, string>;
+  /**
+   * What the mocked builds produce: the same build label gives every image the same id on every run, a
+   * different one a different id, as a rebuild after a source change does. Per image name (e.g.
+   * `tidbstack-api`); default "1".
+   */
+  readonly builds?: Record<string, string>;
+}
+
+/**
+ * Computed state a real provider would return; enough for the program's own references. A built image that
+ * is not pushed gets its image id as `repoDigest` (pulumi-docker provider/image.go: with skipPush it
+ * returns the id `docker inspect` reports).
+ */
+function providerState(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+  builds: Record<string, string>,
+): Record<string, unknown> {
+  const sha = (text: string) => `sha256:${createHash("sha256").update(text).digest("hex")}`;
   switch (type) {
     case "docker:index/remoteImage:RemoteImage":
-      return { ...inputs, imageId: `sha256:${name}`, repoDigest: `${String(inputs["name"])}@sha256:${name}` };
+      return { ...inputs, imageId: sha(String(inputs["name"])) };
     case "docker:index/image:Image":
-      return { ...inputs, repoDigest: `${String(inputs["imageName"])}@sha256:built-${name}` };
+      return { ...inputs, repoDigest: sha(`${name} build ${builds[name] ?? "1"}`) };
     default:
       return inputs;
   }
@@ -45,20 +78,52 @@ const nameOf = (resource: pulumi.Resource): string => {
 
 const unwrap = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((resolve) => output.apply(resolve));
 
+/** Resolves Outputs anywhere inside a value (stack outputs may be plain objects holding Outputs). */
+const resolveDeep = (value: unknown): Promise<unknown> =>
+  unwrap(pulumi.output(value) as pulumi.Output<unknown>);
+
 /**
- * Runs `infra/index.ts` with the given stack config (keys without the project prefix; secrets listed
- * separately). Each call loads a fresh copy of the program module.
+ * What Pulumi's Node.js runtime takes as the stack outputs of an ES module program (@pulumi/pulumi
+ * cmd/run/run.js): its `default` export if it has one, and then nothing else may be exported; a function
+ * is called and its result awaited.
+ */
+async function stackOutputsOf(module: Record<string, unknown>): Promise<unknown> {
+  let exported: unknown = module;
+  if (Object.getOwnPropertyDescriptor(module, "default") !== undefined) {
+    if (Object.keys(module).length !== 1)
+      throw new Error(
+        "expected entrypoint module to have either a default export or named exports but not both",
+      );
+    exported = module["default"];
+  }
+  return exported instanceof Function ? await (exported as () => unknown)() : exported;
+}
+
+const aliasNamesOf = async (aliases: unknown): Promise<string[]> => {
+  const list = (await resolveDeep(aliases ?? [])) as unknown[];
+  return list.flatMap((alias) =>
+    typeof alias === "object" && alias !== null && typeof (alias as { name?: unknown }).name === "string"
+      ? [(alias as { name: string }).name]
+      : [],
+  );
+};
+
+/**
+ * Runs `infra/index.ts` with the given stack config (keys without the project prefix). Each call loads a
+ * fresh copy of the program module.
  */
 export async function runProgram(
   config: Record<string, string>,
-  secrets: Record<string, string> = DEFAULT_SECRETS,
+  options: RunOptions = {},
 ): Promise<ProgramRun> {
+  const secrets = options.secrets ?? DEFAULT_SECRETS;
+  const builds = options.builds ?? {};
   const declared: Promise<DeclaredResource>[] = [];
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => ({
         id: `${args.name}-id`,
-        state: providerState(args.type, args.name, args.inputs as Record<string, unknown>),
+        state: providerState(args.type, args.name, args.inputs as Record<string, unknown>, builds),
       }),
       call: (args) => {
         throw new Error(`the program called ${args.token}, which is not mocked`);
@@ -89,13 +154,21 @@ export async function runProgram(
           const dependsOn = (Array.isArray(depends) ? depends : [depends])
             .map((r) => nameOf(r as pulumi.Resource))
             .sort();
+          const opts = args.opts as pulumi.CustomResourceOptions;
           return {
             type: args.type,
             name: args.name,
-            inputs: await unwrap(pulumi.output(props)),
+            inputs: (await resolveDeep(props)) as Record<string, unknown>,
             secretInputs,
             dependsOn,
             parent: args.opts.parent === undefined ? undefined : nameOf(args.opts.parent),
+            options: {
+              deleteBeforeReplace: opts.deleteBeforeReplace,
+              retainOnDelete: opts.retainOnDelete,
+              ignoreChanges: opts.ignoreChanges ?? [],
+              replaceOnChanges: opts.replaceOnChanges ?? [],
+              aliasNames: await aliasNamesOf(opts.aliases),
+            },
           };
         })(),
       );
@@ -105,11 +178,7 @@ export async function runProgram(
       string,
       unknown
     >;
-    const resolved: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(program)) {
-      resolved[key] = pulumi.Output.isInstance(value) ? await unwrap(value) : value;
-    }
-    outputs = resolved;
+    outputs = (await resolveDeep(await stackOutputsOf(program))) as Record<string, unknown>;
     return {};
   });
   const resources = await Promise.all(declared);
@@ -132,3 +201,63 @@ export const DEFAULT_SECRETS = {
   apiDbPassword: "api-secret-value",
   grafanaAdminPassword: "grafana-secret-value",
 };
+
+/** What a second `pulumi up` would do to one resource. */
+export type Change = "same" | "update" | "replace" | "create" | "delete";
+
+/**
+ * The inputs of each resource type whose change makes its provider replace the resource rather than update
+ * it in place, as far as this program uses them. `"*"`: every input (a Docker container or volume is
+ * recreated for any change the program can make to it; the Docker provider updates none of these inputs
+ * in place). For `local.Command`, only `triggers` (pulumi-command provider/pkg/provider/common/inputs.go:
+ * `Triggers ... provider:"replaceOnChanges"`); create/update/delete/environment changes are updates.
+ */
+const REPLACING_INPUTS: Record<string, "*" | string[]> = {
+  "docker:index/container:Container": "*",
+  "docker:index/volume:Volume": "*",
+  "docker:index/network:Network": "*",
+  "docker:index/remoteImage:RemoteImage": ["name"],
+  "docker:index/image:Image": [],
+  "command:local:Command": ["triggers"],
+};
+
+/** A resource's identity across runs: its parent, type and name (what its URN is made of). */
+const identity = (r: DeclaredResource, name = r.name) => `${r.parent ?? ""}|${r.type}::${name}`;
+
+/**
+ * Compares two runs of the program the way the engine would compare the second run's goal with the state
+ * the first left: by URN (following aliases), ignoring `ignoreChanges` paths, and classifying each input
+ * change by REPLACING_INPUTS (plus `replaceOnChanges`). Components have no inputs and are always "same".
+ */
+export function plan(before: ProgramRun, after: ProgramRun): Map<string, Change> {
+  const old = new Map(before.resources.map((r) => [identity(r), r]));
+  const changes = new Map<string, Change>();
+  for (const r of after.resources) {
+    const key = [identity(r), ...r.options.aliasNames.map((alias) => identity(r, alias))].find((k) =>
+      old.has(k),
+    );
+    const previous = key === undefined ? undefined : old.get(key);
+    if (key !== undefined) old.delete(key);
+    changes.set(`${r.type}::${r.name}`, previous === undefined ? "create" : changeOf(previous, r));
+  }
+  for (const r of old.values()) changes.set(`${r.type}::${r.name}`, "delete");
+  return changes;
+}
+
+function changeOf(previous: DeclaredResource, next: DeclaredResource): Change {
+  // The engine resets ignored inputs to their old values (step_generator.go, processIgnoreChanges).
+  const ignored = new Set(next.options.ignoreChanges);
+  const inputs = Object.fromEntries([
+    ...Object.entries(next.inputs).filter(([key]) => !ignored.has(key)),
+    ...Object.entries(previous.inputs).filter(([key]) => ignored.has(key)),
+  ]);
+  const keys = new Set([...Object.keys(previous.inputs), ...Object.keys(inputs)]);
+  const changed = [...keys].filter(
+    (key) => JSON.stringify(previous.inputs[key]) !== JSON.stringify(inputs[key]),
+  );
+  if (changed.length === 0) return "same";
+  const replacing = REPLACING_INPUTS[next.type] ?? "*";
+  const forces = (key: string) =>
+    replacing === "*" || replacing.includes(key) || next.options.replaceOnChanges.includes(key);
+  return changed.some(forces) ? "replace" : "update";
+}

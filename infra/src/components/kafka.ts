@@ -1,11 +1,13 @@
 import { createHash } from "node:crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { SERVER_STOP_GRACE_SECONDS, dataVolume, loopbackPort } from "../lib/docker.ts";
-import { kafkaHealth } from "../lib/healthchecks.ts";
-import { KAFKA_BOOTSTRAP, kafkaEnvironment, PORTS } from "../lib/topology.ts";
+import { kafkaContainerSpec } from "../lib/container-specs.ts";
+import { SERVER_STOP_GRACE_SECONDS, dataVolume, loopbackPort, serverContainer } from "../lib/docker.ts";
+import { childOf } from "../lib/options.ts";
+import { KAFKA_BOOTSTRAP, PORTS } from "../lib/topology.ts";
 
 export interface KafkaArgs {
+  /** Name of the Docker network it joins, as alias `kafka`. */
   readonly networkName: pulumi.Input<string>;
   /** apache/kafka image tag, 3.9.x. */
   readonly version: string;
@@ -31,24 +33,20 @@ export class Kafka extends pulumi.ComponentResource {
       { name: `apache/kafka:${args.version}`, keepLocally: true },
       parent,
     );
-    const data = dataVolume(`${name}-data`, this, args.keepData);
-    const env = kafkaEnvironment(clusterIdFor(name), args.heapMb);
-    this.container = new docker.Container(
+    this.container = serverContainer(
       name,
       {
-        name,
+        networkName: args.networkName,
         image: image.imageId,
-        envs: Object.entries(env).map(([key, value]) => `${key}=${value}`),
-        networksAdvanced: [{ name: args.networkName, aliases: ["kafka"] }],
-        volumes: [{ volumeName: data.name, containerPath: "/var/lib/kafka/data" }],
+        spec: kafkaContainerSpec({ clusterId: clusterIdFor(name), heapMb: args.heapMb }),
+        volume: dataVolume(`${name}-data`, this, args.keepData),
         ports: args.publishHostListener === true ? [loopbackPort(PORTS.kafkaHost)] : [],
-        healthcheck: kafkaHealth(),
-        restart: "unless-stopped",
-        wait: true,
+        // Not measured: three times Docker's default wait of 60 s, for a cold JVM that formats its log
+        // dir and elects itself controller on a slow disk.
         waitTimeout: 180,
-        destroyGraceSeconds: SERVER_STOP_GRACE_SECONDS,
+        stopGraceSeconds: SERVER_STOP_GRACE_SECONDS,
       },
-      parent,
+      childOf(this, opts),
     );
     this.bootstrap = pulumi.output(KAFKA_BOOTSTRAP);
     this.registerOutputs({ bootstrap: this.bootstrap });

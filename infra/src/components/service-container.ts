@@ -1,17 +1,18 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { envList } from "../lib/docker.ts";
-import { nodeHttpHealth } from "../lib/healthchecks.ts";
+import { serviceContainerSpec } from "../lib/container-specs.ts";
+import { serverContainer } from "../lib/docker.ts";
 import { childOf } from "../lib/options.ts";
 
 export interface ServiceContainerArgs {
+  /** Name of the Docker network it joins. */
   readonly networkName: pulumi.Input<string>;
-  /** Image by digest (ServiceImage.ref). */
+  /** Image by id (ServiceImage.ref), so a rebuild replaces the container. */
   readonly image: pulumi.Input<string>;
   /** Its network alias, e.g. api. */
   readonly alias: string;
-  /** The service's environment; secret values stay secret. */
-  readonly env: Record<string, pulumi.Input<string>>;
+  /** The service's environment (service-env.ts); secret values stay secret. */
+  readonly env: Readonly<Record<string, pulumi.Input<string>>>;
   /** The port its /health answers on inside the container. */
   readonly healthPort: number;
   /** Publish `healthPort` on this host port on all interfaces. Default: not published. */
@@ -24,20 +25,17 @@ export class ServiceContainer extends pulumi.ComponentResource {
 
   constructor(name: string, args: ServiceContainerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tidbstack:app:ServiceContainer", name, {}, opts);
-    this.container = new docker.Container(
+    this.container = serverContainer(
       name,
       {
-        name,
+        networkName: args.networkName,
         image: args.image,
-        envs: envList(args.env),
-        networksAdvanced: [{ name: args.networkName, aliases: [args.alias] }],
+        spec: serviceContainerSpec({ alias: args.alias, env: args.env, healthPort: args.healthPort }),
         ports: args.publishOn === undefined ? [] : [{ internal: args.healthPort, external: args.publishOn }],
-        healthcheck: nodeHttpHealth(args.healthPort),
-        restart: "unless-stopped",
-        wait: true,
+        // Not measured: a Node service is healthy within seconds of start; two minutes, twice Docker's default.
         waitTimeout: 120,
         // The services drain within 8 s of SIGTERM; give them Docker's usual 10.
-        destroyGraceSeconds: 10,
+        stopGraceSeconds: 10,
       },
       childOf(this, opts),
     );

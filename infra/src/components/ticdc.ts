@@ -1,49 +1,49 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { SERVER_STOP_GRACE_SECONDS, dataVolume, loopbackPort } from "../lib/docker.ts";
-import { ticdcHealth } from "../lib/healthchecks.ts";
-import { PORTS, ticdcCommand } from "../lib/topology.ts";
+import { ticdcContainerSpec } from "../lib/container-specs.ts";
+import { SERVER_STOP_GRACE_SECONDS, dataVolume, loopbackPort, serverContainer } from "../lib/docker.ts";
 import { childOf } from "../lib/options.ts";
+import { PORTS } from "../lib/topology.ts";
 
 export interface TicdcArgs {
+  /** Name of the Docker network it joins, as alias `ticdc`. */
   readonly networkName: pulumi.Input<string>;
   /** TiDB release for the pingcap/ticdc image, the same as the cluster's. */
   readonly version: string;
-  readonly pdCount: number;
+  /** Every PD's client endpoint, comma separated (TidbCluster.pdEndpoints). */
+  readonly pdEndpoints: pulumi.Input<string>;
   /** Publish TiCDC's HTTP API on 127.0.0.1:8300. Default false. */
   readonly publishApi?: boolean;
+  /** Leave the data volume in Docker when the stack is destroyed. Default false. */
   readonly keepData?: boolean;
 }
 
 /** A TiCDC server capturing changes from the cluster's TiKV stores (through PD). */
 export class Ticdc extends pulumi.ComponentResource {
-  /** TiCDC's OpenAPI inside the network. */
+  /** TiCDC's OpenAPI inside the network, `http://ticdc:8300`. */
   readonly apiUrl: pulumi.Output<string>;
   readonly container: docker.Container;
 
   constructor(name: string, args: TicdcArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tidbstack:ticdc:Ticdc", name, {}, opts);
-    const parent = { parent: this };
     const image = new docker.RemoteImage(
       `${name}-image`,
       { name: `pingcap/ticdc:${args.version}`, keepLocally: true },
-      parent,
+      { parent: this },
     );
-    const data = dataVolume(`${name}-data`, this, args.keepData);
-    this.container = new docker.Container(
+    const spec = pulumi.output(args.pdEndpoints).apply((pd) => ticdcContainerSpec({ pd }));
+    this.container = serverContainer(
       name,
       {
-        name,
+        networkName: args.networkName,
         image: image.imageId,
-        command: ticdcCommand(args.pdCount),
-        networksAdvanced: [{ name: args.networkName, aliases: ["ticdc"] }],
-        volumes: [{ volumeName: data.name, containerPath: "/data" }],
+        spec,
+        volume: dataVolume(`${name}-data`, this, args.keepData),
         ports: args.publishApi === true ? [loopbackPort(PORTS.ticdc)] : [],
-        healthcheck: ticdcHealth(),
-        restart: "unless-stopped",
-        wait: true,
+        // Not measured: TiCDC must reach PD and win the owner election before /api/v2/health answers;
+        // three times Docker's default wait of 60 s.
         waitTimeout: 180,
-        destroyGraceSeconds: SERVER_STOP_GRACE_SECONDS,
+        stopGraceSeconds: SERVER_STOP_GRACE_SECONDS,
       },
       childOf(this, opts),
     );

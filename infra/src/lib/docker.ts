@@ -1,10 +1,17 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import type { ContainerSpec } from "./container-specs.ts";
 
 /** Docker's `KEY=value` list from a map whose values may be secret Outputs; secrecy carries over. */
-export function envList(env: Record<string, pulumi.Input<string>>): pulumi.Output<string[]> {
+export function envList(env: Readonly<Record<string, pulumi.Input<string>>>): pulumi.Output<string[]> {
   return pulumi.all(Object.entries(env).map(([key, value]) => pulumi.interpolate`${key}=${value}`));
 }
+
+/** Docker's `KEY=value` list from plain values; undefined when there are none. */
+const envPairs = (env: Readonly<Record<string, string>>): string[] | undefined => {
+  const pairs = Object.entries(env).map(([key, value]) => `${key}=${value}`);
+  return pairs.length === 0 ? undefined : pairs;
+};
 
 /** A port published on the loopback interface only: reachable from this machine, not from the network. */
 export const loopbackPort = (port: number, external = port) => ({
@@ -14,8 +21,9 @@ export const loopbackPort = (port: number, external = port) => ({
 });
 
 /**
- * The named volume `<name>` for a component's data. With `keepData`, `pulumi destroy` leaves it in Docker
- * (retainOnDelete), so the next `pulumi up` finds the data again.
+ * The named volume `<name>` for a component's data. Its only input is its name, which never changes for a
+ * node that stays, so no `pulumi up` replaces it. With `keepData`, Pulumi leaves it in Docker whenever it
+ * deletes the resource (retainOnDelete): on `pulumi destroy`, and also when a scale-in removes its node.
  */
 export function dataVolume(
   name: string,
@@ -31,6 +39,94 @@ export const SERVER_STOP_GRACE_SECONDS = 30;
 /** A cold TiKV or TiDB can take minutes to become healthy; Docker's default wait of 60 s is too short. */
 export const SLOW_START_WAIT_SECONDS = 300;
 
+export interface ServerContainerArgs {
+  readonly networkName: pulumi.Input<string>;
+  /** Image id or digest, so a new image replaces the container. */
+  readonly image: pulumi.Input<string>;
+  /**
+   * Everything else the container runs with (container-specs.ts). An Output when the spec is built from
+   * another resource's output (it must then hold no secret, which would make every input secret).
+   */
+  readonly spec: ContainerSpec<pulumi.Input<string>> | pulumi.Output<ContainerSpec>;
+  /** Mounted at the spec's `dataPath`; required when the spec has one. */
+  readonly volume?: docker.Volume;
+  readonly ports?: pulumi.Input<docker.types.input.ContainerPort>[];
+  /** Seconds Pulumi waits for the healthcheck to pass before failing the `up`. */
+  readonly waitTimeout: number;
+  /** Seconds Docker waits after SIGTERM before SIGKILL; default: the provider's. */
+  readonly stopGraceSeconds?: number;
+}
+
+/**
+ * The Docker provider's inputs for what a spec says: mutable copies (the provider's types want them), and
+ * an empty list left out rather than sent, as it was before specs existed.
+ */
+function specInputs(spec: ContainerSpec<pulumi.Input<string>>, volumeName: pulumi.Input<string> | undefined) {
+  const nonEmpty = <T>(list: T[]): T[] | undefined => (list.length === 0 ? undefined : list);
+  return {
+    command: spec.command === undefined ? undefined : [...spec.command],
+    user: spec.user,
+    uploads: nonEmpty(spec.uploads.map((u) => ({ file: u.file, content: u.content }))),
+    aliases: [spec.alias],
+    volumes:
+      volumeName === undefined || spec.dataPath === undefined
+        ? undefined
+        : [{ volumeName, containerPath: spec.dataPath }],
+    ulimits: nonEmpty(spec.ulimits.map((u) => ({ ...u }))),
+    memory: spec.memoryMb,
+    healthcheck: { ...spec.healthcheck, tests: [...spec.healthcheck.tests] },
+  };
+}
+
+/**
+ * A long-running container named `name` (the Pulumi name is the Docker name) from a spec, restarted by
+ * Docker unless stopped, and healthy before anything that depends on it starts (`wait`).
+ */
+export function serverContainer(
+  name: string,
+  args: ServerContainerArgs,
+  opts: pulumi.CustomResourceOptions,
+): docker.Container {
+  const volumeName = args.volume?.name;
+  const { spec } = args;
+  const inputs = pulumi.Output.isInstance(spec)
+    ? spec.apply((plain) => specInputs(plain, volumeName))
+    : specInputs(spec, volumeName);
+  const envs = pulumi.Output.isInstance(spec)
+    ? spec.apply((plain) => envPairs(plain.env))
+    : Object.keys(spec.env).length === 0
+      ? undefined
+      : envList(spec.env);
+  return new docker.Container(
+    name,
+    {
+      name,
+      image: args.image,
+      command: inputs.command,
+      envs,
+      user: inputs.user,
+      uploads: inputs.uploads,
+      networksAdvanced: [{ name: args.networkName, aliases: inputs.aliases }],
+      volumes: inputs.volumes,
+      ports: args.ports ?? [],
+      ulimits: inputs.ulimits,
+      memory: inputs.memory,
+      healthcheck: inputs.healthcheck,
+      restart: "unless-stopped",
+      wait: true,
+      waitTimeout: args.waitTimeout,
+      ...(args.stopGraceSeconds === undefined ? {} : { destroyGraceSeconds: args.stopGraceSeconds }),
+    },
+    {
+      ...opts,
+      // The container has a fixed name, so its replacement cannot exist beside it: the old one is stopped
+      // and removed first (the Docker provider asks for this too; said here so it cannot change under us).
+      // Its data is in the volume, which a replacement keeps.
+      deleteBeforeReplace: true,
+    },
+  );
+}
+
 /** Quotes a value for a POSIX shell command line. */
 export function shellQuote(value: string): string {
   return /^[A-Za-z0-9_./:=@,+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
@@ -40,21 +136,37 @@ export interface OneOffContainer {
   readonly networkName: pulumi.Input<string>;
   readonly image: pulumi.Input<string>;
   /** Plain settings, written into the command line. */
-  readonly env: Record<string, string>;
+  readonly env: pulumi.Input<Readonly<Record<string, string>>>;
   /**
-   * Names of secret variables: passed as bare `-e NAME`, so docker copies them from the command's own
-   * environment (Command.environment) and their values never appear in the command string or its logs.
+   * Secret variables, name → value: the command line names them only (`-e NAME`, so docker copies each
+   * from the command's own environment), and the values travel in the Command's `environment`, which
+   * Pulumi keeps secret. Never in the command string or its logs.
    */
-  readonly secretEnv?: readonly string[];
+  readonly secretEnv?: Readonly<Record<string, pulumi.Input<string>>>;
   readonly command: readonly string[];
 }
 
+/** A `docker run --rm` for a `local.Command`: its command line and the environment it must run with. */
+export interface OneOffRun {
+  readonly command: pulumi.Output<string>;
+  readonly environment: Readonly<Record<string, pulumi.Input<string>>>;
+}
+
 /** `docker run --rm` of one of the stack's images on the stack network: reaches internal services unpublished. */
-export function dockerRun(spec: OneOffContainer): pulumi.Output<string> {
-  const env = [
-    ...Object.entries(spec.env).map(([key, value]) => `-e ${key}=${shellQuote(value)}`),
-    ...(spec.secretEnv ?? []).map((key) => `-e ${key}`),
-  ].join(" ");
-  const command = spec.command.map(shellQuote).join(" ");
-  return pulumi.interpolate`docker run --rm --network ${spec.networkName} ${env} ${spec.image} ${command}`;
+export function oneOffRun(spec: OneOffContainer): OneOffRun {
+  const secretEnv = spec.secretEnv ?? {};
+  const command = pulumi.all([spec.networkName, spec.image, spec.env]).apply(([network, image, env]) => {
+    const flags = [
+      ...Object.entries(env).map(([key, value]) => `-e ${key}=${shellQuote(value)}`),
+      ...Object.keys(secretEnv).map((key) => `-e ${key}`),
+    ];
+    return [
+      "docker run --rm --network",
+      shellQuote(network),
+      ...flags,
+      shellQuote(image),
+      ...spec.command.map(shellQuote),
+    ].join(" ");
+  });
+  return { command, environment: secretEnv };
 }

@@ -1,37 +1,69 @@
-import type * as docker from "@pulumi/docker";
+/**
+ * Docker healthchecks of every server, as plain data (the Docker provider's `healthcheck` input, and what a
+ * test passes to `docker run --health-*`). Each probe uses only tools its image has: the PingCAP images
+ * have wget, PD's also jq, TiDB's also curl; node:24-bookworm-slim has neither.
+ *
+ * No `startInterval`: it needs Engine API 1.44 (Docker 25), and older engines (Debian 12's docker.io is
+ * 20.10, API 1.41) refuse to create the container. During `startPeriod` failures do not count, and Docker
+ * probes every `interval` as usual.
+ */
+import { PORTS } from "./topology.ts";
 
-type Healthcheck = docker.types.input.ContainerHealthcheck;
-
-/** A shell probe Docker runs inside the container; `startPeriod` covers a cold start of that server. */
-function shellProbe(command: string, startPeriod: string): Healthcheck {
-  return {
-    tests: ["CMD-SHELL", command],
-    interval: "5s",
-    timeout: "4s",
-    retries: 5,
-    startPeriod,
-    startInterval: "2s",
-  };
+export interface Healthcheck {
+  /** `["CMD-SHELL", command]`: run by the container's /bin/sh. */
+  readonly tests: readonly ["CMD-SHELL", string];
+  /** Time between probes, e.g. "5s". */
+  readonly interval: string;
+  /** A probe that takes longer fails. */
+  readonly timeout: string;
+  /** Consecutive failures that make the container unhealthy. */
+  readonly retries: number;
+  /** Grace period of a cold start: failures in it do not count. */
+  readonly startPeriod: string;
 }
 
-/** PD can answer 200 with `"health": false`, so the body is checked, not just the status. */
-export const pdHealth = (): Healthcheck =>
-  shellProbe(`wget -qO- http://127.0.0.1:2379/pd/api/v1/health | grep -Eq '"health": ?true'`, "30s");
+/** A shell probe every 5 s (4 s to answer, 5 failures); `startPeriod` covers a cold start of that server. */
+function shellProbe(command: string, startPeriod: string): Healthcheck {
+  return { tests: ["CMD-SHELL", command], interval: "5s", timeout: "4s", retries: 5, startPeriod };
+}
+
+/**
+ * This PD member's own health, by name: `/pd/api/v1/health` lists every member and can answer 200 with
+ * `"health": false`, so the body is read with jq (in the pd image), and `jq -e` fails on false and on no
+ * output (an empty body when PD does not answer).
+ */
+export const pdHealth = (name: string): Healthcheck =>
+  shellProbe(
+    `wget -qO- http://127.0.0.1:${PORTS.pdClient}/pd/api/v1/health | jq -e '.[] | select(.name == "${name}") | .health == true'`,
+    "30s",
+  );
 
 /** TiKV's status endpoint: liveness; readiness of the cluster as a whole is TiDB's check. */
 export const tikvHealth = (): Healthcheck =>
-  shellProbe("wget -qO /dev/null http://127.0.0.1:20180/status", "60s");
+  shellProbe(`wget -qO /dev/null http://127.0.0.1:${PORTS.tikvStatus}/status`, "60s");
 
 /** TiDB's status answers only once it has bootstrapped against PD and TiKV. */
-export const tidbHealth = (): Healthcheck => shellProbe("curl -sf http://127.0.0.1:10080/status", "90s");
+export const tidbHealth = (): Healthcheck =>
+  shellProbe(`curl -sf http://127.0.0.1:${PORTS.tidbStatus}/status`, "90s");
 
 /** TiCDC's v2 health is 200 only once an owner is elected: it can accept a changefeed. */
 export const ticdcHealth = (): Healthcheck =>
-  shellProbe("wget -qO /dev/null http://127.0.0.1:8300/api/v2/health", "60s");
+  shellProbe(`wget -qO /dev/null http://127.0.0.1:${PORTS.ticdc}/api/v2/health`, "60s");
 
-/** A metadata request through the in-network listener: the broker is serving, not just listening. */
+/** Heap of the probe's own JVM: an admin client listing topics needs far less than the broker. */
+export const KAFKA_PROBE_HEAP = "-Xms32m -Xmx128m";
+
+/**
+ * A metadata request through the in-network listener: the broker is serving, not just listening. A
+ * `docker exec` inherits the container's environment, so without its own KAFKA_HEAP_OPTS the probe's JVM
+ * would reserve the broker's whole heap a second time, every 10 s. A JVM start takes seconds: probe every
+ * 10 s, allow 20 s.
+ */
 export const kafkaHealth = (): Healthcheck => ({
-  ...shellProbe("/opt/kafka/bin/kafka-topics.sh --bootstrap-server kafka:19092 --list >/dev/null", "30s"),
+  ...shellProbe(
+    `KAFKA_HEAP_OPTS='${KAFKA_PROBE_HEAP}' /opt/kafka/bin/kafka-topics.sh --bootstrap-server kafka:${PORTS.kafkaInternal} --list >/dev/null`,
+    "30s",
+  ),
   interval: "10s",
   timeout: "20s",
 });

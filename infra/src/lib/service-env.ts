@@ -1,4 +1,3 @@
-import type * as pulumi from "@pulumi/pulumi";
 import { KAFKA_BOOTSTRAP, PORTS } from "./topology.ts";
 
 /**
@@ -11,22 +10,28 @@ export const CONSUMER_METRICS_PORT = 9464;
 /** The API's own database account; the migration step creates it with least privilege. */
 export const API_DB_USER = "api";
 
-export interface ApiEnvSettings {
+export interface ApiEnvSettings<S> {
+  /** The database the API owns. */
   readonly database: string;
-  readonly dbPassword: pulumi.Input<string>;
+  /** Password of the API's own account; `S` is `string` in a test, a secret Output in the program. */
+  readonly dbPassword: S;
+  /** Token lifetime in seconds. */
   readonly tokenTtlSeconds: number;
+  /** Login attempts per client IP per minute. */
   readonly loginRateLimitPerMinute: number;
+  /** log4js level. */
   readonly logLevel: string;
-  /** Where TiDB is: `tidb` inside the stack. */
-  readonly dbHost?: string;
-  readonly dbPort?: number;
+  /** TiDB's host; default `tidb`, its alias on the stack network. */
+  readonly dbHost?: S | string;
+  /** TiDB's MySQL port; default 4000. */
+  readonly dbPort?: S | string;
 }
 
-export function apiEnvironment(settings: ApiEnvSettings): Record<string, pulumi.Input<string>> {
+export function apiEnvironment<S>(settings: ApiEnvSettings<S>): Record<string, string | S> {
   return {
     PORT: String(API_PORT),
     DB_HOST: settings.dbHost ?? "tidb",
-    DB_PORT: String(settings.dbPort ?? PORTS.tidb),
+    DB_PORT: settings.dbPort ?? String(PORTS.tidb),
     DB_USER: API_DB_USER,
     DB_PASSWORD: settings.dbPassword,
     DB_NAME: settings.database,
@@ -39,8 +44,11 @@ export function apiEnvironment(settings: ApiEnvSettings): Record<string, pulumi.
 }
 
 export interface ConsumerEnvSettings {
+  /** The CDC topic; its dead-letter topic and the group id derive from it. */
   readonly topic: string;
+  /** log4js level. */
   readonly logLevel: string;
+  /** Kafka bootstrap servers; default the in-network listener. */
   readonly brokers?: string;
 }
 
@@ -61,13 +69,35 @@ export function consumerEnvironment(settings: ConsumerEnvSettings): Record<strin
 /** The migration command inside the API image. */
 export const MIGRATION_COMMAND = ["node", "api/dist/migrate.js"] as const;
 
-/** Variables of the migration step whose values are secrets: passed by name, never on a command line. */
-export const MIGRATION_SECRET_ENV = ["DB_PASSWORD", "ADMIN_PASSWORD", "APP_DB_PASSWORD"] as const;
+export interface MigrationSecrets<S> {
+  /** TiDB's root password; a new cluster's empty one is replaced by it on the first run. */
+  readonly rootPassword: S;
+  /** The seed admin's password. */
+  readonly adminPassword: S;
+  /** Password of the API's own least-privilege account. */
+  readonly apiDbPassword: S;
+}
+
+/**
+ * The migration step's secret variables, name → value: passed by name only (`-e NAME`), never on a command
+ * line. `S` is `string` in a test, a secret Output in the program.
+ */
+export function migrationSecretEnvironment<S>(secrets: MigrationSecrets<S>): Record<string, S> {
+  return {
+    DB_PASSWORD: secrets.rootPassword,
+    ADMIN_PASSWORD: secrets.adminPassword,
+    APP_DB_PASSWORD: secrets.apiDbPassword,
+  };
+}
 
 export interface MigrationEnvSettings {
+  /** The database to create and migrate. */
   readonly database: string;
+  /** The seed admin's email. */
   readonly adminEmail: string;
+  /** Where TiDB is: `tidb` inside the stack. */
   readonly dbHost?: string;
+  /** TiDB's MySQL port; default 4000. */
   readonly dbPort?: number;
 }
 

@@ -1,7 +1,7 @@
 /**
- * Pure builders for the TiDB cluster's and Kafka's command lines and config files. Every address a server
- * advertises is its network alias: never localhost (other containers would reach themselves) and never
- * 0.0.0.0 (TiKV refuses it as an advertised address).
+ * Pure builders for the TiDB cluster's and Kafka's names, addresses, command lines and config files. Every
+ * address a server advertises is its network alias: never localhost (other containers would reach
+ * themselves) and never 0.0.0.0 (TiKV refuses it as an advertised address).
  */
 
 export const PORTS = {
@@ -17,24 +17,57 @@ export const PORTS = {
   kafkaController: 29093,
 } as const;
 
-/** Network aliases of the i-th PD / TiKV: `pd`/`tikv` for a single node, `pd0`, `pd1`... for several. */
-export const pdName = (index: number, count: number): string => (count === 1 ? "pd" : `pd${index}`);
-export const tikvName = (index: number, count: number): string => (count === 1 ? "tikv" : `tikv${index}`);
+/**
+ * Network alias (and PD member name) of the i-th PD / TiKV, the same at every node count: index 0 is `pd` /
+ * `tikv` (the names a single-node stack has always had, so its containers and volumes are kept), index i ≥ 1
+ * is `pd${i}` / `tikv${i}`. A name that changed with the count would give an existing node a new container
+ * and an empty volume: a new PD cluster, or a TiKV store's data deleted.
+ */
+export const pdName = (index: number): string => (index === 0 ? "pd" : `pd${index}`);
+export const tikvName = (index: number): string => (index === 0 ? "tikv" : `tikv${index}`);
 
-const range = (count: number): number[] => Array.from({ length: count }, (_, i) => i);
+export const range = (count: number): number[] => Array.from({ length: count }, (_, i) => i);
 
-/** PD endpoints as clients list them: `pd:2379` or `pd0:2379,pd1:2379,pd2:2379`. */
+/** PD client endpoints as TiKV and TiDB list them: `pd:2379` or `pd:2379,pd1:2379,pd2:2379`. */
 export function pdEndpoints(pdCount: number): string {
   return range(pdCount)
-    .map((i) => `${pdName(i, pdCount)}:${PORTS.pdClient}`)
+    .map((i) => `${pdName(i)}:${PORTS.pdClient}`)
     .join(",");
 }
 
-export function pdCommand(index: number, pdCount: number): string[] {
-  const name = pdName(index, pdCount);
-  const initialCluster = range(pdCount)
-    .map((i) => `${pdName(i, pdCount)}=http://${pdName(i, pdCount)}:${PORTS.pdPeer}`)
-    .join(",");
+/** The client URL of the i-th PD, e.g. `http://pd1:2379`. */
+export const pdClientUrl = (index: number): string => `http://${pdName(index)}:${PORTS.pdClient}`;
+
+/** The address a TiKV store registers with PD (its advertise address), e.g. `tikv1:20160`. */
+export const tikvStoreAddress = (index: number): string => `${tikvName(index)}:${PORTS.tikv}`;
+
+/**
+ * PD's `max-replicas` for a number of TiKV stores: never more replicas than stores (regions would stay
+ * under-replicated), and TiDB's default of 3 once there are enough.
+ */
+export const maxReplicasFor = (tikvCount: number): number => Math.min(3, tikvCount);
+
+/**
+ * How the i-th PD finds its cluster. PD 0 bootstraps the one-member cluster `pd=http://pd:2380`, and keeps
+ * that flag forever: once its data directory holds a member, etcd restarts from it and ignores the initial
+ * cluster. PD i ≥ 1 joins through the client URLs of PDs 0..i-1 (never its own: PD refuses "join self"),
+ * so no PD's flags depend on pdCount and a 1 → 3 change adds two members to the running cluster instead of
+ * bootstrapping a new one.
+ *
+ * Checked in tikv/pd v8.5.4, server/join/join.go (PrepareJoinCluster): with `--join`, a PD whose data dir
+ * has a `join` file restarts from that file's member list; one whose `member` dir has data restarts as an
+ * existing member and does nothing else; one with no data lists the members through the join URLs, refuses
+ * if a member of its own name is listed ("missing data or join a duplicated pd"), else adds itself
+ * (MemberAdd) and writes the `join` file. server/config/config.go refuses `--join` together with
+ * `--initial-cluster`.
+ */
+export function pdClusterFlag(index: number): string {
+  if (index === 0) return `--initial-cluster=${pdName(0)}=http://${pdName(0)}:${PORTS.pdPeer}`;
+  return `--join=${range(index).map(pdClientUrl).join(",")}`;
+}
+
+export function pdCommand(index: number): string[] {
+  const name = pdName(index);
   return [
     `--name=${name}`,
     "--data-dir=/data/pd",
@@ -42,24 +75,19 @@ export function pdCommand(index: number, pdCount: number): string[] {
     `--advertise-client-urls=http://${name}:${PORTS.pdClient}`,
     `--peer-urls=http://0.0.0.0:${PORTS.pdPeer}`,
     `--advertise-peer-urls=http://${name}:${PORTS.pdPeer}`,
-    `--initial-cluster=${initialCluster}`,
-    "--config=/etc/pd/pd.toml",
+    pdClusterFlag(index),
   ];
 }
 
-/** PD's config: never ask for more replicas than there are TiKV stores, or regions stay under-replicated. */
-export function pdConfig(tikvCount: number): string {
-  return `[replication]\nmax-replicas = ${Math.min(3, tikvCount)}\n`;
-}
-
-export function tikvCommand(index: number, tikvCount: number, pdCount: number): string[] {
-  const name = tikvName(index, tikvCount);
+/** TiKV's flags; `pd` is the comma list of every current PD's client endpoint. */
+export function tikvCommand(index: number, pd: string): string[] {
+  const name = tikvName(index);
   return [
     `--addr=0.0.0.0:${PORTS.tikv}`,
     `--advertise-addr=${name}:${PORTS.tikv}`,
     `--status-addr=0.0.0.0:${PORTS.tikvStatus}`,
     `--advertise-status-addr=${name}:${PORTS.tikvStatus}`,
-    `--pd=${pdEndpoints(pdCount)}`,
+    `--pd=${pd}`,
     "--data-dir=/data/tikv",
     "--config=/etc/tikv/tikv.toml",
   ];
@@ -84,26 +112,28 @@ export function tikvConfig(memoryLimitMb: number): string {
   ].join("\n");
 }
 
-export function tidbCommand(pdCount: number): string[] {
+export function tidbCommand(pd: string): string[] {
   return [
     "--store=tikv",
-    `--path=${pdEndpoints(pdCount)}`,
+    `--path=${pd}`,
     "--advertise-address=tidb",
     `--P=${PORTS.tidb}`,
     `--status=${PORTS.tidbStatus}`,
   ];
 }
 
-export function ticdcCommand(pdCount: number): string[] {
-  const pd = range(pdCount)
-    .map((i) => `http://${pdName(i, pdCount)}:${PORTS.pdClient}`)
+/** TiCDC's command (the image has no entrypoint); `pd` as for TiKV, turned into the URLs TiCDC wants. */
+export function ticdcCommand(pd: string): string[] {
+  const urls = pd
+    .split(",")
+    .map((endpoint) => `http://${endpoint}`)
     .join(",");
   return [
     "/cdc",
     "server",
     `--addr=0.0.0.0:${PORTS.ticdc}`,
     `--advertise-addr=ticdc:${PORTS.ticdc}`,
-    `--pd=${pd}`,
+    `--pd=${urls}`,
     "--data-dir=/data/ticdc",
   ];
 }
@@ -139,7 +169,7 @@ export function kafkaEnvironment(clusterId: string, heapMb: number): Record<stri
 export const KAFKA_BOOTSTRAP = `kafka:${PORTS.kafkaInternal}`;
 
 /** TiCDC's Kafka sink: canal-json with the TiDB extension, on Kafka's in-network listener. */
-export function sinkUri(topic: string, partitions: number): string {
+export function sinkUri(topic: string, partitions: number, bootstrap: string = KAFKA_BOOTSTRAP): string {
   const query = new URLSearchParams({
     protocol: "canal-json",
     "enable-tidb-extension": "true",
@@ -147,5 +177,12 @@ export function sinkUri(topic: string, partitions: number): string {
     "replication-factor": "1",
     "max-message-bytes": "1048576",
   });
-  return `kafka://${KAFKA_BOOTSTRAP}/${topic}?${query.toString()}`;
+  return `kafka://${bootstrap}/${topic}?${query.toString()}`;
+}
+
+/** `host:port` → its parts; a clear error for anything else (the address came from another component). */
+export function splitHostPort(address: string): { host: string; port: number } {
+  const match = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(address);
+  if (match === null) throw new Error(`expected host:port, got "${address}"`);
+  return { host: match[1] ?? "", port: Number(match[2]) };
 }

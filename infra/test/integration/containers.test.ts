@@ -34,8 +34,8 @@ import {
   consumerEnvironment,
   dlqTopicOf,
   MIGRATION_COMMAND,
-  MIGRATION_SECRET_ENV,
   migrationEnvironment,
+  migrationSecretEnvironment,
 } from "../../src/lib/service-env.ts";
 import { alertRules } from "../../src/lib/monitoring/alert-rules.ts";
 import { PROMETHEUS_PORT, prometheusConfig } from "../../src/lib/monitoring/prometheus-config.ts";
@@ -176,7 +176,13 @@ describe("the API and consumer images, built and run on a Docker engine", { time
         "--network",
         network,
         ...env(migrationEnvironment({ database: "appdb", adminEmail: "admin@test.com" })),
-        ...MIGRATION_SECRET_ENV.flatMap((key) => ["-e", key]),
+        ...Object.keys(
+          migrationSecretEnvironment({
+            rootPassword: SECRETS.DB_PASSWORD,
+            adminPassword: SECRETS.ADMIN_PASSWORD,
+            apiDbPassword: SECRETS.APP_DB_PASSWORD,
+          }),
+        ).flatMap((key) => ["-e", key]),
         images.api,
         ...MIGRATION_COMMAND,
       ],
@@ -190,7 +196,7 @@ describe("the API and consumer images, built and run on a Docker engine", { time
       tokenTtlSeconds: 3600,
       loginRateLimitPerMinute: 100,
       logLevel: "info",
-    }) as Record<string, string>;
+    });
     await docker([
       "run",
       "-d",

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { migrationsHash } from "../../src/components/database-migration.ts";
 import { DEFAULT_SECRETS, runProgram, type DeclaredResource, type ProgramRun } from "../harness.ts";
 
 const CONTAINER = "docker:index/container:Container";
 const COMMAND = "command:local:Command";
 const VOLUME = "docker:index/volume:Volume";
 const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
+const IMAGE = "docker:index/image:Image";
+const CLUSTER = "tidbstack:tidb:TidbCluster";
 
 type Inputs = Record<string, unknown>;
 const command = (r: DeclaredResource): string[] => r.inputs["command"] as string[];
@@ -24,7 +25,19 @@ const envOf = (r: DeclaredResource): Record<string, string> =>
     (r.inputs["envs"] as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
   );
 const upload = (r: DeclaredResource, file: string): string =>
-  (r.inputs["uploads"] as { file: string; content: string }[]).find((u) => u.file === file)?.content ?? "";
+  ((r.inputs["uploads"] as { file: string; content: string }[] | undefined) ?? []).find(
+    (u) => u.file === file,
+  )?.content ?? "";
+const probe = (r: DeclaredResource): string =>
+  (r.inputs["healthcheck"] as { tests: string[] }).tests[1] ?? "";
+/** The environment a one-off step's command line sets with `-e NAME=value`. */
+const stepEnv = (commandLine: string): Record<string, string> =>
+  Object.fromEntries(
+    [...commandLine.matchAll(/-e ([A-Z_]+)=('(?:[^']|'\\'')*'|\S+)/g)].map(([, key, value]) => [
+      key ?? "",
+      (value ?? "").replace(/^'|'$/g, ""),
+    ]),
+  );
 
 describe("the stack with the default config", () => {
   let run: ProgramRun;
@@ -78,14 +91,32 @@ describe("the stack with the default config", () => {
     for (const c of run.ofType(CONTAINER)) assert.match(String(c.inputs["image"]), /sha256:/, c.name);
   });
 
-  it("PD advertises its alias and forms a one-member initial cluster asking for one replica", () => {
+  it("PD advertises its alias and bootstraps a one-member cluster, with no config file (max-replicas is set through PD's API)", () => {
     const pd = container("tidbstack-tidb-pd");
     assert.equal(flag(pd, "name"), "pd");
     assert.equal(flag(pd, "advertise-client-urls"), "http://pd:2379");
     assert.equal(flag(pd, "advertise-peer-urls"), "http://pd:2380");
     assert.equal(flag(pd, "initial-cluster"), "pd=http://pd:2380");
+    assert.equal(flag(pd, "join"), undefined);
+    assert.equal(flag(pd, "config"), undefined);
+    assert.equal(pd.inputs["uploads"], undefined);
     assert.equal(flag(pd, "data-dir"), "/data/pd");
-    assert.match(upload(pd, "/etc/pd/pd.toml"), /max-replicas = 1/);
+  });
+
+  it("reconciles PD with the declared shape in the ops image: member pd, store tikv:20160, one replica", () => {
+    const step = run.byName("tidbstack-tidb-pd-reconcile", COMMAND);
+    const create = String(step.inputs["create"]);
+    assert.match(
+      create,
+      /^docker run --rm --network tidbstack-net .* sha256:[0-9a-f]{64} node ops\/dist\/main.js pd reconcile$/,
+    );
+    assert.deepEqual(stepEnv(create), {
+      PD_URL: "http://pd:2379",
+      PD_MEMBERS: "pd",
+      TIKV_STORES: "tikv:20160",
+      PD_MAX_REPLICAS: "1",
+    });
+    assert.equal(step.inputs["update"], create);
   });
 
   it("TiKV advertises its alias (not 0.0.0.0 or localhost), gets the file limit it needs, no reserved space and a memory cap", () => {
@@ -137,32 +168,55 @@ describe("the stack with the default config", () => {
       assert.ok(Number(c.inputs["waitTimeout"]) >= 120, c.name);
     }
     assert.ok(Number(container("tidbstack-tidb-tikv").inputs["waitTimeout"]) >= 300);
-    assert.match(
-      (container("tidbstack-tidb-pd").inputs["healthcheck"] as { tests: string[] }).tests[1] ?? "",
-      /"health": \?true/,
-    );
-    assert.match(
-      (container("tidbstack-ticdc").inputs["healthcheck"] as { tests: string[] }).tests[1] ?? "",
-      /api\/v2\/health/,
+    assert.match(probe(container("tidbstack-ticdc")), /127\.0\.0\.1:8300\/api\/v2\/health/);
+  });
+
+  it("sets no healthcheck startInterval, which Docker engines before 25 refuse", () => {
+    for (const c of run.ofType(CONTAINER)) {
+      const healthcheck = c.inputs["healthcheck"] as Record<string, unknown>;
+      assert.deepEqual(
+        Object.keys(healthcheck).sort(),
+        ["interval", "retries", "startPeriod", "tests", "timeout"],
+        c.name,
+      );
+    }
+  });
+
+  it("probes PD's own member by name with jq -e, which fails on false and on an empty answer", () => {
+    assert.equal(
+      probe(container("tidbstack-tidb-pd")),
+      `wget -qO- http://127.0.0.1:2379/pd/api/v1/health | jq -e '.[] | select(.name == "pd") | .health == true'`,
     );
   });
 
-  it("orders start-up by explicit dependencies: PD → TiKV → TiDB → TiCDC; Kafka + TiCDC → changefeed → migration → API; changefeed → consumer", () => {
+  it("probes Kafka with a JVM heap of its own, not a second copy of the broker's", () => {
+    const kafkaProbe = probe(container("tidbstack-kafka"));
+    assert.match(
+      kafkaProbe,
+      /^KAFKA_HEAP_OPTS='-Xms32m -Xmx128m' \/opt\/kafka\/bin\/kafka-topics\.sh --bootstrap-server kafka:19092 --list/,
+    );
+  });
+
+  it("orders start-up by explicit dependencies: PD → TiKV → PD reconcile → TiDB → TiCDC; Kafka + TiCDC → changefeed → migration → API; changefeed → consumer", () => {
     const deps = (name: string, type = CONTAINER) =>
       run.resources.find((r) => r.name === name && r.type === type)?.dependsOn ?? [];
     assert.deepEqual(deps("tidbstack-tidb-tikv"), [`${CONTAINER}::tidbstack-tidb-pd`]);
-    assert.deepEqual(deps("tidbstack-tidb-tidb"), [`${CONTAINER}::tidbstack-tidb-tikv`]);
-    assert.deepEqual(deps("tidbstack-ticdc"), [`${CONTAINER}::tidbstack-tidb-tidb`]);
-    assert.deepEqual(deps("tidbstack-changefeed", COMMAND).sort(), [
-      `${CONTAINER}::tidbstack-kafka`,
-      `${CONTAINER}::tidbstack-ticdc`,
+    assert.deepEqual(deps("tidbstack-tidb-pd-reconcile", COMMAND), [
+      `${CONTAINER}::tidbstack-tidb-pd`,
+      `${CONTAINER}::tidbstack-tidb-tikv`,
     ]);
-    assert.deepEqual(deps("tidbstack-migrate", COMMAND).sort(), [
-      `${COMMAND}::tidbstack-changefeed`,
-      `${CONTAINER}::tidbstack-tidb-tidb`,
+    assert.deepEqual(deps("tidbstack-tidb-tidb"), [`${COMMAND}::tidbstack-tidb-pd-reconcile`]);
+    assert.deepEqual(deps("tidbstack-ticdc"), [`${CLUSTER}::tidbstack-tidb`]);
+    assert.deepEqual(deps("tidbstack-changefeed-appdb-to-kafka", COMMAND), [
+      "tidbstack:kafka:Kafka::tidbstack-kafka",
+      "tidbstack:ticdc:Ticdc::tidbstack-ticdc",
     ]);
-    assert.deepEqual(deps("tidbstack-api"), [`${COMMAND}::tidbstack-migrate`]);
-    assert.deepEqual(deps("tidbstack-consumer"), [`${COMMAND}::tidbstack-changefeed`]);
+    assert.deepEqual(deps("tidbstack-migrate", COMMAND), [
+      "tidbstack:ticdc:Changefeed::tidbstack-changefeed",
+      `${CLUSTER}::tidbstack-tidb`,
+    ]);
+    assert.deepEqual(deps("tidbstack-api"), ["tidbstack:app:DatabaseMigration::tidbstack-migrate"]);
+    assert.deepEqual(deps("tidbstack-consumer"), ["tidbstack:ticdc:Changefeed::tidbstack-changefeed"]);
   });
 
   it("keeps every server's data in a named volume", () => {
@@ -232,30 +286,47 @@ describe("the stack with the default config", () => {
     });
   });
 
-  it("points the changefeed's sink at Kafka's internal listener with canal-json, filters the app database, and deletes it on destroy", () => {
-    const step = run.ofType(COMMAND).find((c) => c.name === "tidbstack-changefeed");
-    const create = String(step?.inputs["create"]);
-    assert.match(create, /^docker run --rm --network tidbstack-net /);
+  it("applies the changefeed from the ops image on create and on update: sink on Kafka's internal listener with canal-json, filter on the app database, topics first", () => {
+    const step = run.byName("tidbstack-changefeed-appdb-to-kafka", COMMAND);
+    const create = String(step.inputs["create"]);
     assert.match(
       create,
-      /CHANGEFEED_SINK_URI='kafka:\/\/kafka:19092\/appdb-cdc\?protocol=canal-json&enable-tidb-extension=true&partition-num=1&replication-factor=1&max-message-bytes=1048576'/,
+      /^docker run --rm --network tidbstack-net .* sha256:[0-9a-f]{64} node ops\/dist\/main.js changefeed apply$/,
     );
-    assert.match(create, /CHANGEFEED_FILTER='appdb\.\*'/);
-    assert.match(create, /CHANGEFEED_ID=appdb-to-kafka/);
-    assert.match(create, /node consumer\/dist\/setup-changefeed.js create$/);
-    assert.match(String(step?.inputs["delete"]), /setup-changefeed.js delete$/);
+    assert.deepEqual(stepEnv(create), {
+      TICDC_URL: "http://ticdc:8300",
+      CHANGEFEED_ID: "appdb-to-kafka",
+      CHANGEFEED_SINK_URI:
+        "kafka://kafka:19092/appdb-cdc?protocol=canal-json&enable-tidb-extension=true&partition-num=1&replication-factor=1&max-message-bytes=1048576",
+      CHANGEFEED_FILTER: "appdb.*",
+      KAFKA_BROKERS: "kafka:19092",
+      KAFKA_TOPIC: "appdb-cdc",
+      KAFKA_DLQ_TOPIC: "appdb-cdc.dlq",
+      TOPIC_PARTITIONS: "1",
+    });
+    assert.equal(step.inputs["update"], create);
   });
 
-  it("runs the migration with the API image on the stack network, re-running when the migrations change", () => {
-    const step = run.ofType(COMMAND).find((c) => c.name === "tidbstack-migrate");
-    const create = String(step?.inputs["create"]);
-    assert.match(
-      create,
-      /^docker run --rm --network tidbstack-net .* tidbstack-api:local@sha256:\S+ node api\/dist\/migrate.js$/,
+  it("deletes the changefeed on destroy with the ops image's tag, which exists even after a rebuild", () => {
+    const remove = String(run.byName("tidbstack-changefeed-appdb-to-kafka", COMMAND).inputs["delete"]);
+    assert.equal(
+      remove,
+      "docker run --rm --network tidbstack-net -e TICDC_URL=http://ticdc:8300 -e CHANGEFEED_ID=appdb-to-kafka tidbstack-ops:local node ops/dist/main.js changefeed delete",
     );
-    assert.match(create, /-e DB_USER=root /);
+  });
+
+  it("runs the migration with the API image (by id) on the stack network, as an update whenever that image changes", () => {
+    const step = run.byName("tidbstack-migrate", COMMAND);
+    const create = String(step.inputs["create"]);
+    const apiImage = String(run.byName("tidbstack-api", CONTAINER).inputs["image"]);
+    assert.ok(create.endsWith(` ${apiImage} node api/dist/migrate.js`), create);
+    assert.match(create, /^docker run --rm --network tidbstack-net /);
+    assert.match(create, /-e DB_HOST=tidb -e DB_PORT=4000 -e DB_USER=root /);
     assert.match(create, /-e APP_DB_USER=api /);
-    assert.deepEqual(step?.inputs["triggers"], [migrationsHash()]);
+    assert.match(create, / -e DB_PASSWORD -e ADMIN_PASSWORD -e APP_DB_PASSWORD /);
+    assert.equal(step.inputs["update"], create);
+    assert.equal(step.inputs["triggers"], undefined);
+    assert.equal(step.inputs["delete"], undefined);
   });
 
   it("keeps secrets secret: passed through the environment, never in a command line or a plain input", () => {
@@ -267,6 +338,14 @@ describe("the stack with the default config", () => {
       "DB_PASSWORD",
     ]);
     assert.deepEqual(container("tidbstack-api").secretInputs, ["envs"]);
+    for (const step of run.ofType(COMMAND)) {
+      for (const key of ["create", "update", "delete"]) {
+        const value = step.inputs[key];
+        const line = typeof value === "string" ? value : "";
+        for (const secret of Object.values(DEFAULT_SECRETS))
+          assert.ok(!line.includes(secret), `${step.name}.${key} has a secret on its command line`);
+      }
+    }
     for (const resource of run.resources) {
       for (const [key, value] of Object.entries(resource.inputs)) {
         if (resource.secretInputs.includes(key)) continue;
@@ -277,25 +356,27 @@ describe("the stack with the default config", () => {
     }
   });
 
-  it("builds the API and consumer images locally with the classic builder and the base image as a build argument", () => {
-    const images = run.ofType("docker:index/image:Image");
+  it("builds the api, consumer and ops images from the root Dockerfile with BuildKit, for this machine's platform", () => {
+    const images = run.ofType(IMAGE);
     assert.deepEqual(
-      images.map((i) => [i.inputs["imageName"], (i.inputs["build"] as Inputs)["dockerfile"]]).sort(),
+      images.map((i) => [i.inputs["imageName"], (i.inputs["build"] as Inputs)["args"]]).sort(),
       [
-        ["tidbstack-api:local", "api/Dockerfile"],
-        ["tidbstack-consumer:local", "consumer/Dockerfile"],
+        ["tidbstack-api:local", { WORKSPACE: "api", BASE_IMAGE: "node:24-bookworm-slim" }],
+        ["tidbstack-consumer:local", { WORKSPACE: "consumer", BASE_IMAGE: "node:24-bookworm-slim" }],
+        ["tidbstack-ops:local", { WORKSPACE: "ops", BASE_IMAGE: "node:24-bookworm-slim" }],
       ],
     );
     for (const image of images) {
       assert.equal(image.inputs["skipPush"], true);
       const build = image.inputs["build"] as Inputs;
-      assert.equal(build["builderVersion"], "BuilderV1");
+      assert.equal(build["builderVersion"], "BuilderBuildKit");
       assert.equal(build["context"], ".");
-      assert.deepEqual(build["args"], { BASE_IMAGE: "node:24-bookworm-slim" });
+      assert.equal(build["dockerfile"], "Dockerfile");
+      assert.ok(!("platform" in build), `${image.name} forces a platform`);
     }
   });
 
-  it("exports the API URL and the internal addresses", () => {
+  it("exports the API URL, the internal addresses and the cluster's shape, and no output without a value", () => {
     assert.deepEqual(run.outputs, {
       apiUrl: "http://localhost:3000",
       tidbHost: "tidb:4000",
@@ -303,9 +384,15 @@ describe("the stack with the default config", () => {
       ticdcApi: "http://ticdc:8300",
       changefeedId: "appdb-to-kafka",
       topic: "appdb-cdc",
+      topology: { pdCount: 1, tikvCount: 1, maxReplicas: 1 },
       grafanaUrl: "http://127.0.0.1:3001",
-      prometheusUrl: undefined,
     });
+  });
+
+  it("writes the alert rules' error budget as exactly 0.001", () => {
+    const rules = upload(container("tidbstack-monitoring-prometheus"), "/etc/prometheus/rules/tidbstack.yml");
+    assert.match(rules, /14\.4 \* 0\.001\)/);
+    assert.ok(!rules.includes("0.0010000000000000009"));
   });
 
   it("runs Prometheus with the generated scrape config and alert rules, waiting for its /-/ready", () => {
@@ -383,42 +470,65 @@ describe("the stack with three PDs and three TiKVs", () => {
     run = await runProgram({ pdCount: "3", tikvCount: "3" });
   });
 
-  it("names, aliases and stores each PD and TiKV separately, with one shared initial cluster", () => {
-    const pds = ["pd0", "pd1", "pd2"].map((alias) => run.byName(`tidbstack-tidb-${alias}`, CONTAINER));
+  it("keeps the single-node names for node 0 and names node i pd<i>/tikv<i>; PD 0 bootstraps, PD i joins through PDs 0..i-1", () => {
+    const pds = ["pd", "pd1", "pd2"].map((alias) => run.byName(`tidbstack-tidb-${alias}`, CONTAINER));
+    const clusterFlags = pds.map((pd) => command(pd).find((c) => /^--(initial-cluster|join)=/.test(c)));
+    assert.deepEqual(clusterFlags, [
+      "--initial-cluster=pd=http://pd:2380",
+      "--join=http://pd:2379",
+      "--join=http://pd:2379,http://pd1:2379",
+    ]);
     for (const [i, pd] of pds.entries()) {
-      assert.equal(flag(pd, "name"), `pd${i}`);
-      assert.deepEqual(aliases(pd), [`pd${i}`]);
-      assert.equal(flag(pd, "advertise-client-urls"), `http://pd${i}:2379`);
-      assert.equal(
-        flag(pd, "initial-cluster"),
-        "pd0=http://pd0:2380,pd1=http://pd1:2380,pd2=http://pd2:2380",
-      );
-      assert.match(upload(pd, "/etc/pd/pd.toml"), /max-replicas = 3/);
+      const alias = i === 0 ? "pd" : `pd${i}`;
+      assert.equal(flag(pd, "name"), alias);
+      assert.deepEqual(aliases(pd), [alias]);
+      assert.equal(flag(pd, "advertise-client-urls"), `http://${alias}:2379`);
+      assert.match(probe(pd), new RegExp(`select\\(\\.name == "${alias}"\\)`));
     }
-    for (const i of [0, 1, 2]) {
-      const tikv = run.byName(`tidbstack-tidb-tikv${i}`, CONTAINER);
-      assert.equal(flag(tikv, "advertise-addr"), `tikv${i}:20160`);
-      assert.equal(flag(tikv, "pd"), "pd0:2379,pd1:2379,pd2:2379");
-      assert.deepEqual(
-        tikv.dependsOn.sort(),
-        pds.map((pd) => `${CONTAINER}::${pd.name}`),
-      );
+    assert.deepEqual(pds[1]?.dependsOn, [`${CONTAINER}::tidbstack-tidb-pd`]);
+    assert.deepEqual(pds[2]?.dependsOn, [`${CONTAINER}::tidbstack-tidb-pd1`]);
+
+    const tikvs = ["tikv", "tikv1", "tikv2"].map((alias) => run.byName(`tidbstack-tidb-${alias}`, CONTAINER));
+    for (const [i, tikv] of tikvs.entries()) {
+      assert.equal(flag(tikv, "advertise-addr"), `${i === 0 ? "tikv" : `tikv${i}`}:20160`);
+      assert.equal(flag(tikv, "pd"), "pd:2379,pd1:2379,pd2:2379");
     }
-    assert.equal(flag(run.byName("tidbstack-tidb-tidb", CONTAINER), "path"), "pd0:2379,pd1:2379,pd2:2379");
+    // TiKV 0 waits for every PD; each further TiKV for the one before, so they are replaced one at a time.
+    assert.deepEqual(tikvs[0]?.dependsOn, pds.map((pd) => `${CONTAINER}::${pd.name}`).sort());
+    assert.deepEqual(tikvs[1]?.dependsOn, [`${CONTAINER}::tidbstack-tidb-tikv`]);
+    assert.deepEqual(tikvs[2]?.dependsOn, [`${CONTAINER}::tidbstack-tidb-tikv1`]);
+
+    assert.equal(flag(run.byName("tidbstack-tidb-tidb", CONTAINER), "path"), "pd:2379,pd1:2379,pd2:2379");
     assert.equal(
       flag(run.byName("tidbstack-ticdc", CONTAINER), "pd"),
-      "http://pd0:2379,http://pd1:2379,http://pd2:2379",
+      "http://pd:2379,http://pd1:2379,http://pd2:2379",
     );
     const volumes = run.ofType(VOLUME).map((v) => String(v.inputs["name"]));
     assert.equal(new Set(volumes).size, volumes.length);
+    assert.ok(volumes.includes("tidbstack-tidb-pd1-data") && volumes.includes("tidbstack-tidb-tikv2-data"));
     assert.equal(volumes.length, 3 + 3 + 2 + 2);
     const config = JSON.parse(
       upload(run.byName("tidbstack-monitoring-prometheus", CONTAINER), "/etc/prometheus/prometheus.yml"),
     ) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
     const targets = (job: string) =>
       config.scrape_configs.find((j) => j.job_name === job)?.static_configs.flatMap((c) => c.targets);
-    assert.deepEqual(targets("pd"), ["pd0:2379", "pd1:2379", "pd2:2379"]);
-    assert.deepEqual(targets("tikv"), ["tikv0:20180", "tikv1:20180", "tikv2:20180"]);
+    assert.deepEqual(targets("pd"), ["pd:2379", "pd1:2379", "pd2:2379"]);
+    assert.deepEqual(targets("tikv"), ["tikv:20180", "tikv1:20180", "tikv2:20180"]);
+  });
+
+  it("asks PD for every member and store and for three replicas, after all of them are up, and exports that shape", () => {
+    const step = run.byName("tidbstack-tidb-pd-reconcile", COMMAND);
+    assert.deepEqual(stepEnv(String(step.inputs["create"])), {
+      PD_URL: "http://pd:2379",
+      PD_MEMBERS: "pd,pd1,pd2",
+      TIKV_STORES: "tikv:20160,tikv1:20160,tikv2:20160",
+      PD_MAX_REPLICAS: "3",
+    });
+    assert.deepEqual(
+      step.dependsOn,
+      ["pd", "pd1", "pd2", "tikv", "tikv1", "tikv2"].map((n) => `${CONTAINER}::tidbstack-tidb-${n}`),
+    );
+    assert.deepEqual(run.outputs["topology"], { pdCount: 3, tikvCount: 3, maxReplicas: 3 });
   });
 });
 
@@ -448,30 +558,44 @@ describe("the stack with exposeInternalPorts", () => {
 });
 
 describe("the stack with monitoring off", () => {
-  it("declares no Prometheus or Grafana, needs no Grafana password, and exports no Grafana URL", async () => {
+  it("declares no Prometheus or Grafana and needs no Grafana password", async () => {
     const { grafanaAdminPassword: _unused, ...secrets } = DEFAULT_SECRETS;
-    const run = await runProgram({ monitoring: "false" }, secrets);
+    const run = await runProgram({ monitoring: "false" }, { secrets });
     assert.deepEqual(
       run.resources.filter((r) => r.name.includes("monitoring")),
       [],
     );
-    assert.equal(run.outputs["grafanaUrl"], undefined);
+    assert.ok(!("grafanaUrl" in run.outputs));
+  });
+
+  it("is decided by the flag: a Grafana password left in the config declares nothing and exports no Grafana URL", async () => {
+    const run = await runProgram({ monitoring: "false" });
+    assert.deepEqual(
+      run.resources.filter((r) => r.name.includes("monitoring") || r.name.includes("grafana")),
+      [],
+    );
+    assert.deepEqual(
+      Object.keys(run.outputs).filter((key) => /grafana|prometheus/.test(key)),
+      [],
+    );
   });
 });
 
 describe("the image builds, wherever Pulumi runs the program from", () => {
-  it("use the repository root as context and the Dockerfile beside it, relative to the working directory", async () => {
+  it("use the repository root as context and its root Dockerfile, relative to the working directory", async () => {
     const root = process.cwd();
     try {
       process.chdir(`${root}/infra`);
       const run = await runProgram({});
-      const builds = run
-        .ofType("docker:index/image:Image")
-        .map((i) => i.inputs["build"] as Record<string, unknown>);
-      assert.deepEqual(builds.map((b) => [b["context"], b["dockerfile"]]).sort(), [
-        ["..", "../api/Dockerfile"],
-        ["..", "../consumer/Dockerfile"],
-      ]);
+      const builds = run.ofType(IMAGE).map((i) => i.inputs["build"] as Record<string, unknown>);
+      assert.deepEqual(
+        builds.map((b) => [b["context"], b["dockerfile"]]),
+        [
+          ["..", "../Dockerfile"],
+          ["..", "../Dockerfile"],
+          ["..", "../Dockerfile"],
+        ],
+      );
     } finally {
       process.chdir(root);
     }

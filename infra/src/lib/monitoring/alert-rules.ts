@@ -6,7 +6,11 @@
 
 /** The API's availability objective: 99.9% of requests answered without a 5xx. */
 export const API_SLO = 0.999;
-const ERROR_BUDGET = 1 - API_SLO;
+/**
+ * The share of requests allowed to fail, 0.001. `1 - 0.999` is 0.0010000000000000009 in binary floating
+ * point, which would be written into the rules as such: rounded to the SLO's own precision.
+ */
+export const ERROR_BUDGET = Number((1 - API_SLO).toFixed(6));
 const RUNBOOK = "README.md#";
 
 /** Requests that count for the SLO: real traffic, not probes and scrapes. */

@@ -1,5 +1,5 @@
 import { API_PORT, CONSUMER_METRICS_PORT } from "../service-env.ts";
-import { pdName, PORTS, tikvName } from "../topology.ts";
+import { pdName, PORTS, range, tikvName } from "../topology.ts";
 
 export const PROMETHEUS_PORT = 9090;
 export const RULES_DIR = "/etc/prometheus/rules";
@@ -7,11 +7,11 @@ export const RULES_DIR = "/etc/prometheus/rules";
 export const SCRAPE_INTERVAL = "15s";
 
 export interface ScrapeTopology {
+  /** PD servers: each is a target of job pd. */
   readonly pdCount: number;
+  /** TiKV stores: each is a target of job tikv. */
   readonly tikvCount: number;
 }
-
-const range = (count: number): number[] => Array.from({ length: count }, (_, i) => i);
 
 /**
  * Prometheus's configuration, generated from the same topology the program declares, so a cluster of three
@@ -27,12 +27,12 @@ export function prometheusConfig(topology: ScrapeTopology): Record<string, unkno
       job("prometheus", [`127.0.0.1:${PROMETHEUS_PORT}`]),
       job(
         "pd",
-        range(topology.pdCount).map((i) => `${pdName(i, topology.pdCount)}:${PORTS.pdClient}`),
+        range(topology.pdCount).map((i) => `${pdName(i)}:${PORTS.pdClient}`),
       ),
       // TiKV serves metrics on its status address, which the program binds to 0.0.0.0 so it is reachable here.
       job(
         "tikv",
-        range(topology.tikvCount).map((i) => `${tikvName(i, topology.tikvCount)}:${PORTS.tikvStatus}`),
+        range(topology.tikvCount).map((i) => `${tikvName(i)}:${PORTS.tikvStatus}`),
       ),
       job("tidb", [`tidb:${PORTS.tidbStatus}`]),
       job("ticdc", [`ticdc:${PORTS.ticdc}`]),

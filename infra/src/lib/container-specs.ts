@@ -1,0 +1,209 @@
+/**
+ * What each of the stack's containers runs, apart from its image: command, environment, healthcheck, files,
+ * user, limits. Pure functions returning plain data: the components turn a spec into a `docker.Container`
+ * (lib/docker.ts), and the container test runs the very same spec with `docker run` (dockerRunFlags), so
+ * what is tested is what is deployed.
+ *
+ * `V` is the type of environment values: `string` in a test, `pulumi.Input<string>` in the program, where
+ * a secret (Grafana's admin password, the API's database password) stays a secret Output.
+ */
+import {
+  grafanaHealth,
+  type Healthcheck,
+  kafkaHealth,
+  nodeHttpHealth,
+  pdHealth,
+  prometheusHealth,
+  ticdcHealth,
+  tidbHealth,
+  tikvHealth,
+} from "./healthchecks.ts";
+import { alertRules } from "./monitoring/alert-rules.ts";
+import { GRAFANA_PORT, grafanaProvisioningFiles } from "./monitoring/grafana-provisioning.ts";
+import {
+  PROMETHEUS_PORT,
+  prometheusConfig,
+  RULES_DIR,
+  type ScrapeTopology,
+} from "./monitoring/prometheus-config.ts";
+import {
+  kafkaEnvironment,
+  pdCommand,
+  pdName,
+  ticdcCommand,
+  tidbCommand,
+  tikvCommand,
+  tikvConfig,
+  tikvName,
+} from "./topology.ts";
+
+/** A file written into the container before it starts (the provider writes it 0644). */
+export interface FileUpload {
+  /** Absolute path inside the container. */
+  readonly file: string;
+  readonly content: string;
+}
+
+export interface Ulimit {
+  readonly name: string;
+  readonly soft: number;
+  readonly hard: number;
+}
+
+export interface ContainerSpec<V = string> {
+  /** The container's alias on the stack network: how every other container reaches it. */
+  readonly alias: string;
+  /** Arguments after the image's entrypoint; undefined keeps the image's own command. */
+  readonly command?: readonly string[];
+  readonly env: Readonly<Record<string, V>>;
+  readonly healthcheck: Healthcheck;
+  readonly uploads: readonly FileUpload[];
+  /** Where the container's data volume is mounted; undefined when it keeps no data. */
+  readonly dataPath?: string;
+  /** The user it runs as; undefined keeps the image's own. */
+  readonly user?: string;
+  readonly ulimits: readonly Ulimit[];
+  /** Memory cap in MiB; undefined for none. */
+  readonly memoryMb?: number;
+}
+
+const base = (alias: string, healthcheck: Healthcheck) => ({
+  alias,
+  env: {},
+  healthcheck,
+  uploads: [],
+  ulimits: [],
+});
+
+/** The i-th PD server (see topology.pdClusterFlag for how it finds its cluster). */
+export function pdContainerSpec(args: { readonly index: number }): ContainerSpec {
+  const alias = pdName(args.index);
+  return { ...base(alias, pdHealth(alias)), command: pdCommand(args.index), dataPath: "/data" };
+}
+
+/**
+ * TiKV raises its open-file limit at start and exits if the container's hard limit is lower than what it
+ * needs (about 1,800 with max-open-files 256): this limit is what the host's must allow.
+ */
+export const TIKV_NOFILE = 1048576;
+
+export interface TikvSpecArgs {
+  readonly index: number;
+  /** Every current PD's client endpoint, comma separated (topology.pdEndpoints). */
+  readonly pd: string;
+  /** Memory cap in MiB; the block cache is sized from it. */
+  readonly memoryMb: number;
+}
+
+export function tikvContainerSpec(args: TikvSpecArgs): ContainerSpec {
+  return {
+    ...base(tikvName(args.index), tikvHealth()),
+    command: tikvCommand(args.index, args.pd),
+    uploads: [{ file: "/etc/tikv/tikv.toml", content: tikvConfig(args.memoryMb) }],
+    dataPath: "/data",
+    ulimits: [{ name: "nofile", soft: TIKV_NOFILE, hard: TIKV_NOFILE }],
+    memoryMb: args.memoryMb,
+  };
+}
+
+export function tidbContainerSpec(args: { readonly pd: string; readonly memoryMb: number }): ContainerSpec {
+  return { ...base("tidb", tidbHealth()), command: tidbCommand(args.pd), memoryMb: args.memoryMb };
+}
+
+export function ticdcContainerSpec(args: { readonly pd: string }): ContainerSpec {
+  return { ...base("ticdc", ticdcHealth()), command: ticdcCommand(args.pd), dataPath: "/data" };
+}
+
+export interface KafkaSpecArgs {
+  /** KRaft cluster id, 22 characters of URL-safe base64. */
+  readonly clusterId: string;
+  /** The broker's JVM heap in MiB. */
+  readonly heapMb: number;
+}
+
+export function kafkaContainerSpec(args: KafkaSpecArgs): ContainerSpec {
+  return {
+    ...base("kafka", kafkaHealth()),
+    env: kafkaEnvironment(args.clusterId, args.heapMb),
+    dataPath: "/var/lib/kafka/data",
+  };
+}
+
+/** Prometheus with the generated scrape config (every PD and TiKV of `topology`) and the alert rules. */
+export function prometheusContainerSpec(topology: ScrapeTopology): ContainerSpec {
+  return {
+    ...base("prometheus", prometheusHealth(PROMETHEUS_PORT)),
+    command: [
+      "--config.file=/etc/prometheus/prometheus.yml",
+      "--storage.tsdb.path=/prometheus",
+      "--storage.tsdb.retention.time=15d",
+    ],
+    uploads: [
+      {
+        file: "/etc/prometheus/prometheus.yml",
+        content: JSON.stringify(prometheusConfig(topology), null, 2),
+      },
+      { file: `${RULES_DIR}/tidbstack.yml`, content: JSON.stringify(alertRules(), null, 2) },
+    ],
+    dataPath: "/prometheus",
+  };
+}
+
+/** Grafana with its provisioned datasource and dashboards; anonymous viewers, one admin. */
+export function grafanaContainerSpec<V>(args: { readonly adminPassword: V }): ContainerSpec<V | string> {
+  return {
+    ...base("grafana", grafanaHealth(GRAFANA_PORT)),
+    env: {
+      GF_SECURITY_ADMIN_PASSWORD: args.adminPassword,
+      // A local stack: anyone who can reach 127.0.0.1 may look; only the admin may change anything.
+      GF_AUTH_ANONYMOUS_ENABLED: "true",
+      GF_AUTH_ANONYMOUS_ORG_ROLE: "Viewer",
+      GF_USERS_ALLOW_SIGN_UP: "false",
+      GF_ANALYTICS_REPORTING_ENABLED: "false",
+      GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
+      GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: "/etc/grafana/dashboards/tidbstack-overview.json",
+    },
+    uploads: grafanaProvisioningFiles(),
+    dataPath: "/var/lib/grafana",
+  };
+}
+
+export interface ServiceSpecArgs<V> {
+  /** Network alias, e.g. api. */
+  readonly alias: string;
+  /** The service's environment (service-env.ts). */
+  readonly env: Readonly<Record<string, V>>;
+  /** The port its /health answers on inside the container. */
+  readonly healthPort: number;
+}
+
+/** One of the stack's own Node services, as the image's non-root user, healthy when its /health is. */
+export function serviceContainerSpec<V>(args: ServiceSpecArgs<V>): ContainerSpec<V> {
+  return { ...base(args.alias, nodeHttpHealth(args.healthPort)), env: args.env };
+}
+
+/**
+ * `docker run` flags giving a container what the spec says, apart from the image, the network, the volume
+ * and the uploads (write those into the container with `docker cp` before `docker start`).
+ */
+export function dockerRunFlags(spec: ContainerSpec): string[] {
+  const { healthcheck } = spec;
+  return [
+    "--network-alias",
+    spec.alias,
+    ...Object.entries(spec.env).flatMap(([key, value]) => ["-e", `${key}=${value}`]),
+    "--health-cmd",
+    healthcheck.tests[1],
+    "--health-interval",
+    healthcheck.interval,
+    "--health-timeout",
+    healthcheck.timeout,
+    "--health-retries",
+    String(healthcheck.retries),
+    "--health-start-period",
+    healthcheck.startPeriod,
+    ...spec.ulimits.flatMap((u) => ["--ulimit", `${u.name}=${u.soft}:${u.hard}`]),
+    ...(spec.memoryMb === undefined ? [] : ["--memory", `${spec.memoryMb}m`]),
+    ...(spec.user === undefined ? [] : ["--user", spec.user]),
+  ];
+}

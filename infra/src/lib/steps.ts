@@ -1,0 +1,68 @@
+/**
+ * The one-off steps that run in the ops image (`node ops/dist/main.js ...`, every setting by environment):
+ * their commands and environments, as plain data.
+ */
+import { dlqTopicOf } from "./service-env.ts";
+import { maxReplicasFor, pdClientUrl, pdName, range, sinkUri, tikvStoreAddress } from "./topology.ts";
+
+const OPS = ["node", "ops/dist/main.js"] as const;
+
+/** Creates the topics, then creates, updates in place or resumes the changefeed; waits until normal. */
+export const CHANGEFEED_APPLY_COMMAND = [...OPS, "changefeed", "apply"] as const;
+/** Deletes the changefeed `CHANGEFEED_ID`; succeeds when it does not exist. */
+export const CHANGEFEED_DELETE_COMMAND = [...OPS, "changefeed", "delete"] as const;
+/** Brings PD's members, stores and max-replicas to what the environment asks for (see pdReconcileEnvironment). */
+export const PD_RECONCILE_COMMAND = [...OPS, "pd", "reconcile"] as const;
+
+export interface ChangefeedSettings {
+  /** TiCDC's OpenAPI base URL, e.g. http://ticdc:8300. */
+  readonly ticdcUrl: string;
+  /** Kafka bootstrap servers TiCDC and the topic creation use, e.g. kafka:19092. */
+  readonly kafkaBootstrap: string;
+  /** Changefeed id (TiCDC's rule: letters and digits in dash-separated groups). */
+  readonly id: string;
+  /** The CDC topic; its dead-letter topic is `<topic>.dlq`. */
+  readonly topic: string;
+  /** Partitions of the topic, and TiCDC's partition-num. */
+  readonly partitions: number;
+  /** The database whose tables are replicated (`<database>.*`). */
+  readonly database: string;
+}
+
+export function changefeedEnvironment(settings: ChangefeedSettings): Record<string, string> {
+  return {
+    TICDC_URL: settings.ticdcUrl,
+    CHANGEFEED_ID: settings.id,
+    CHANGEFEED_SINK_URI: sinkUri(settings.topic, settings.partitions, settings.kafkaBootstrap),
+    CHANGEFEED_FILTER: `${settings.database}.*`,
+    KAFKA_BROKERS: settings.kafkaBootstrap,
+    KAFKA_TOPIC: settings.topic,
+    KAFKA_DLQ_TOPIC: dlqTopicOf(settings.topic),
+    TOPIC_PARTITIONS: String(settings.partitions),
+  };
+}
+
+/** What `changefeed delete` needs: only where TiCDC is and which changefeed. */
+export function changefeedDeleteEnvironment(settings: Pick<ChangefeedSettings, "ticdcUrl" | "id">) {
+  return { TICDC_URL: settings.ticdcUrl, CHANGEFEED_ID: settings.id };
+}
+
+export interface ClusterShape {
+  /** PD members wanted: 1, 3 or 5. */
+  readonly pdCount: number;
+  /** TiKV stores wanted. */
+  readonly tikvCount: number;
+}
+
+/**
+ * The PD reconcile step's settings for a cluster shape. It asks PD at `PD_URL`, the index-0 PD, which a
+ * scale-in never removes; wanted members and stores are named as the program names them.
+ */
+export function pdReconcileEnvironment(shape: ClusterShape): Record<string, string> {
+  return {
+    PD_URL: pdClientUrl(0),
+    PD_MEMBERS: range(shape.pdCount).map(pdName).join(","),
+    TIKV_STORES: range(shape.tikvCount).map(tikvStoreAddress).join(","),
+    PD_MAX_REPLICAS: String(maxReplicasFor(shape.tikvCount)),
+  };
+}
