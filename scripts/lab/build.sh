@@ -7,6 +7,10 @@
 #   lab/prometheus        Debian's Prometheus, laid out like prom/prometheus
 # Idempotent: an image whose recipe has not changed is kept, so a second run takes seconds. Test fixtures only; the Pulumi
 # program always uses the official images. Needs root (dockerd, debootstrap).
+#
+# Each image is also tagged with the hash of its recipe (lab/kafka:3.9.1-<hash>), and that tag is what this
+# script prints on stdout, one LAB_<NAME>_IMAGE=<tag> line per image, for the tests to use: several checkouts
+# with different recipes may share one engine, and the plain tag names whichever was built last.
 set -euo pipefail
 # The classic builder, explicitly: no buildx here, and saying so silences its deprecation notice.
 export DOCKER_BUILDKIT=0
@@ -55,9 +59,29 @@ recipe_hash() {
     fi
   done | sha256sum | cut -c1-16
 }
+# <repository>:<tag>-<hash>, or <repository>:<hash> for an untagged name: one tag per recipe.
+recipe_tag() {
+  local image=$1 hash=$2
+  if [[ $image == *:* ]]; then echo "$image-$hash"; else echo "$image:$hash"; fi
+}
+
+# True when the recipe's image exists; the plain name is pointed at it again (another checkout may have moved it).
 is_current() {
   local image=$1 hash=$2
-  [ "$(docker image inspect --format '{{index .Config.Labels "tidbstack.recipe"}}' "$image" 2>/dev/null)" = "$hash" ]
+  has_image "$(recipe_tag "$image" "$hash")" || return 1
+  docker tag "$(recipe_tag "$image" "$hash")" "$image"
+}
+
+# Builds <context> as <image> under both its names, labelled with the recipe hash.
+build_image() {
+  local image=$1 hash=$2 context=$3
+  docker build -q --label "tidbstack.recipe=$hash" -t "$image" -t "$(recipe_tag "$image" "$hash")" "$context" >/dev/null
+}
+
+# The line a test reads: LAB_<NAME>_IMAGE=<the recipe's tag>.
+announce() {
+  local variable=$1 image=$2 hash=$3
+  echo "$variable=$(recipe_tag "$image" "$hash")"
 }
 
 build_debian() {
@@ -81,15 +105,15 @@ build_debian() {
 }
 
 build_node() {
-  local hash
+  local hash context
   hash=$(recipe_hash scripts/lab/node <(node --version))
+  announce LAB_NODE_IMAGE lab/node:24 "$hash"
   is_current lab/node:24 "$hash" && return 0
-  local context="$cache/node-context"
-  rm -rf "$context" && mkdir -p "$context"
+  context=$(mktemp -d "$cache/node-context.XXXXXX")
   cp -p scripts/lab/node/* "$context/"
   cp "$(command -v node)" "$context/node"
   (cd "$context" && npm pack --silent npm@11 >/dev/null && mkdir npm && tar -xzf npm-*.tgz -C npm --strip-components=1 && rm npm-*.tgz)
-  docker build -q --label "tidbstack.recipe=$hash" -t lab/node:24 "$context" >/dev/null
+  build_image lab/node:24 "$hash" "$context"
   rm -rf "$context"
 }
 
@@ -108,26 +132,27 @@ resolve_lab_kafka_libs() {
 }
 
 build_kafka() {
-  local version hash
+  local version hash context
   version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)
   resolve_lab_kafka_libs "$version"
   hash=$(recipe_hash scripts/lab/kafka <(echo "$version"))
+  announce LAB_KAFKA_IMAGE "lab/kafka:$version" "$hash"
   is_current "lab/kafka:$version" "$hash" && return 0
-  local context="$cache/kafka-context"
-  rm -rf "$context" && mkdir -p "$context"
+  context=$(mktemp -d "$cache/kafka-context.XXXXXX")
   cp -rp scripts/lab/kafka/Dockerfile scripts/lab/kafka/bin scripts/lab/kafka/docker "$context/"
   cp -r "$cache/kafka-libs" "$context/libs"
   rm -f "$context/libs/.stamp"
-  docker build -q --label "tidbstack.recipe=$hash" -t "lab/kafka:$version" "$context" >/dev/null
+  build_image "lab/kafka:$version" "$hash" "$context"
   rm -rf "$context"
 }
 
 # An image built straight from its folder under scripts/lab.
 build_simple() {
-  local image=$1 folder=$2 hash
+  local variable=$1 image=$2 folder=$3 hash
   hash=$(recipe_hash "$folder")
+  announce "$variable" "$image" "$hash"
   is_current "$image" "$hash" && return 0
-  docker build -q --label "tidbstack.recipe=$hash" -t "$image" "$folder" >/dev/null
+  build_image "$image" "$hash" "$folder"
 }
 
 started=$(date +%s)
@@ -135,6 +160,6 @@ ensure_docker_engine
 build_debian
 build_node
 build_kafka
-build_simple lab/mariadb scripts/lab/mariadb
-build_simple lab/prometheus scripts/lab/prometheus
+build_simple LAB_MARIADB_IMAGE lab/mariadb scripts/lab/mariadb
+build_simple LAB_PROMETHEUS_IMAGE lab/prometheus scripts/lab/prometheus
 echo "lab images ready in $(( $(date +%s) - started )) s" >&2

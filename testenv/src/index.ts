@@ -17,7 +17,11 @@ export {
   dockerLogs,
   imageExists,
   removeLabelled,
+  runContainer,
+  type ContainerRun,
+  type ContainerUpload,
   TEST_LABEL,
+  TEST_RUN_ID,
   waitHealthy,
 } from "./docker.ts";
 
