@@ -29,10 +29,11 @@ RUN set -e; \
     if [ ! -f "${WORKSPACE:?set --build-arg WORKSPACE=<the folder of the workspace to package>}/package.json" ]; then \
       echo "no workspace $WORKSPACE in the build context (see .dockerignore)" >&2; exit 1; \
     fi; \
-    npm ci -w "$WORKSPACE" --include-workspace-root --ignore-scripts --no-audit --no-fund; \
-    npm cache clean --force
+    npm ci -w "$WORKSPACE" --include-workspace-root --ignore-scripts --no-audit --no-fund
 COPY . .
-# npm lists the workspace and every workspace it depends on, transitively, from the installed tree.
+# npm lists the workspace and every workspace it depends on, transitively, from the installed tree. /out
+# also gets main.js, the default command's entry point: a link to <workspace>/dist/main.js, which node
+# resolves, so the module runs from its own folder (exec form cannot expand a build argument).
 RUN set -e; \
     workspaces=$(npm query -w "$WORKSPACE" ':scope, :scope .workspace' \
       | node -e 'for (const p of JSON.parse(require("fs").readFileSync(0, "utf8"))) console.log(p.location)' | sort -u); \
@@ -42,16 +43,14 @@ RUN set -e; \
       mkdir -p "/out/$ws" && cp -r "$ws/dist" "/out/$ws/dist"; \
     done; \
     test -f "/out/$WORKSPACE/dist/main.js" || { echo "$WORKSPACE has no src/main.ts to run" >&2; exit 1; }; \
-    # The default command's entry point: node resolves the link, so the module runs from its own folder.
     ln -s "$WORKSPACE/dist/main.js" /out/main.js
 
-# The workspace's production dependencies only.
+# The workspace's production dependencies only (npm's download cache stays in this stage).
 FROM ${BASE_IMAGE} AS production-dependencies
 ARG WORKSPACE
 WORKDIR /app
 COPY --from=manifests /src/ ./
-RUN npm ci -w "$WORKSPACE" --omit=dev --ignore-scripts --no-audit --no-fund \
- && npm cache clean --force
+RUN npm ci -w "$WORKSPACE" --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM ${BASE_IMAGE}
 ARG WORKSPACE
@@ -64,5 +63,5 @@ COPY --from=build /out/ ./
 # Everything above belongs to root: the process can read its code but not change it.
 USER node
 # node is PID 1 and handles SIGTERM itself (graceful drain); no npm or shell wrapper, which would not
-# forward it. main.js links to <workspace>/dist/main.js (exec form cannot expand the build argument).
+# forward it. main.js is the link to <workspace>/dist/main.js made in the build stage.
 CMD ["node", "main.js"]
