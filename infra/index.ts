@@ -21,6 +21,9 @@ import {
   apiEnvironment,
   CONSUMER_METRICS_PORT,
   consumerEnvironment,
+  PURGE_COMMAND,
+  PURGE_METRICS_PORT,
+  purgeEnvironment,
 } from "./src/lib/service-env.ts";
 import { splitHostPort } from "./src/lib/topology.ts";
 
@@ -104,6 +107,7 @@ const migration = new DatabaseMigration(
     adminPassword: config.adminPassword,
     rootPassword: config.tidbRootPassword,
     apiDbPassword: config.apiDbPassword,
+    purgeDbPassword: config.purgeDbPassword,
   },
   // TiDB must serve SQL; and the changefeed must exist first, so the consumer sees the schema and the
   // seed admin from the very first change.
@@ -124,6 +128,7 @@ new ServiceContainer(
       dbPassword: config.apiDbPassword,
       tokenTtlSeconds: config.tokenTtlSeconds,
       loginRateLimitPerMinute: config.loginRateLimitPerMinute,
+      loginRateLimitStore: config.loginRateLimitStore,
       logLevel: config.logLevel,
     }),
     healthPort: API_PORT,
@@ -144,6 +149,29 @@ new ServiceContainer(
   },
   // It subscribes without creating topics: the changefeed step creates them.
   { dependsOn: [changefeed] },
+);
+
+new ServiceContainer(
+  `${name}-purge`,
+  {
+    networkName,
+    image: images.api.ref,
+    alias: "purge",
+    command: PURGE_COMMAND,
+    env: purgeEnvironment({
+      dbHost: tidb.host,
+      dbPort: tidb.port.apply(String),
+      database: config.database,
+      dbPassword: config.purgeDbPassword,
+      intervalSeconds: config.purge.intervalSeconds,
+      graceSeconds: config.purge.graceSeconds,
+      batchSize: config.purge.batchSize,
+      logLevel: config.logLevel,
+    }),
+    healthPort: PURGE_METRICS_PORT,
+  },
+  // It logs in as the purge account the migration creates, and its indexes come with the migrations.
+  { dependsOn: [migration] },
 );
 
 // Decided by the `monitoring` flag alone: a Grafana password left in the config changes nothing.

@@ -25,7 +25,13 @@ use_local_pulumi "$root"
 ensure_secret adminPassword temp-password
 ensure_secret tidbRootPassword "$(node -e 'process.stdout.write(require("node:crypto").randomBytes(18).toString("base64url"))')"
 ensure_secret apiDbPassword "$(node -e 'process.stdout.write(require("node:crypto").randomBytes(18).toString("base64url"))')"
+ensure_secret purgeDbPassword "$(node -e 'process.stdout.write(require("node:crypto").randomBytes(18).toString("base64url"))')"
 ensure_secret grafanaAdminPassword "$(node -e 'process.stdout.write(require("node:crypto").randomBytes(18).toString("base64url"))')"
+
+# What would make this run fail late (engine version, memory, disk, ports, open files), checked first.
+if [ "${TIDBSTACK_SKIP_PREFLIGHT:-}" != "1" ]; then
+  node scripts/preflight.ts
+fi
 
 "${PULUMI[@]}" up --yes --skip-preview "$@"
 echo

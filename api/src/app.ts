@@ -6,7 +6,7 @@ import { ApiError, databaseUnavailable, invalidRequest, staleToken, unauthorized
 import { LOGIN_PAGE_HTML, LOGIN_PAGE_SCRIPT } from "./login-page.ts";
 import type { ApiMetrics, LoginOutcome } from "./metrics.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
-import { RateLimiter } from "./rate-limit.ts";
+import { RateLimiter, type LoginRateLimiter, type RateLimitDecision } from "./rate-limit.ts";
 import type { AuthStore, SessionUser } from "./store.ts";
 import { bearerToken, hashToken, newToken } from "./tokens.ts";
 
@@ -21,6 +21,8 @@ export interface AppDeps {
   };
   /** The current time; injected so tests can expire tokens. Default: the system clock. */
   readonly clock?: () => Date;
+  /** The login limit. Default: in memory, `loginRateLimitPerMinute` per client. */
+  readonly limiter?: LoginRateLimiter;
 }
 
 /** Login bodies are two short strings; anything larger is refused before it is parsed. */
@@ -54,7 +56,7 @@ function parseCredentials(body: unknown): Credentials {
 export function createApp(deps: AppDeps): express.Express {
   const { store, logger, metrics, config } = deps;
   const clock = deps.clock ?? (() => new Date());
-  const limiter = new RateLimiter(config.loginRateLimitPerMinute, () => clock().getTime());
+  const limiter = deps.limiter ?? new RateLimiter(config.loginRateLimitPerMinute, () => clock().getTime());
   // Unknown emails are checked against this hash too, so they cost the same time as a wrong password.
   let decoyHash: Promise<string> | undefined;
   const decoy = (): Promise<string> => (decoyHash ??= hashPassword("decoy password for unknown users"));
@@ -118,7 +120,14 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.post("/login", express.json({ limit: BODY_LIMIT, strict: true }), async (req, res) => {
     const ip = clientIp(req);
-    const decision = limiter.take(ip);
+    let decision: RateLimitDecision;
+    try {
+      decision = await limiter.take(ip);
+    } catch (error) {
+      // Fail closed: an attempt the limiter could not count is not let through (503, or 500 if not an outage).
+      if (isDatabaseUnavailable(error)) logLogin("unavailable", ip, null);
+      throw error;
+    }
     if (!decision.allowed) {
       logLogin("rate_limited", ip, null);
       throw new ApiError(429, "rate_limited", "too many login attempts; retry later", {

@@ -1,4 +1,5 @@
 import { EnvReader, type Env, type LogLevel } from "@tidbstack/service-kit";
+import { RATE_LIMIT_STORES, type RateLimitStore } from "./rate-limit.ts";
 
 /** Everything the API server reads from its environment, validated once at start-up. */
 export interface ApiConfig {
@@ -8,6 +9,8 @@ export interface ApiConfig {
   readonly tokenTtlSeconds: number;
   /** Login attempts allowed per client IP per minute. */
   readonly loginRateLimitPerMinute: number;
+  /** Where the login limit is kept: `memory` (per process) or `database` (shared by every replica). */
+  readonly loginRateLimitStore: RateLimitStore;
   /** Express's `trust proxy`: whether the client IP comes from X-Forwarded-For. */
   readonly trustProxy: boolean;
   readonly logLevel: LogLevel;
@@ -39,6 +42,12 @@ export function loadApiConfig(env: Env): ApiConfig {
     db: readDbConfig(reader),
     tokenTtlSeconds: reader.integer("TOKEN_TTL_SECONDS", 3600, { min: 60, max: 30 * 24 * 3600 }),
     loginRateLimitPerMinute: reader.integer("LOGIN_RATE_LIMIT_PER_MINUTE", 10, { min: 1, max: 1_000_000 }),
+    loginRateLimitStore: reader.matching(
+      "LOGIN_RATE_LIMIT_STORE",
+      new RegExp(`^(${RATE_LIMIT_STORES.join("|")})$`),
+      RATE_LIMIT_STORES.join(" or "),
+      "memory",
+    ) as RateLimitStore,
     trustProxy: reader.boolean("TRUST_PROXY", false),
     logLevel: reader.logLevel("LOG_LEVEL", "info"),
   };

@@ -31,19 +31,31 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   );
 }
 
+export interface PoolOptions {
+  /** Default 10. */
+  readonly connectionLimit?: number;
+  /**
+   * Report rows changed rather than rows found as affectedRows (mysql2 asks for found rows by default).
+   * Then `INSERT ... ON DUPLICATE KEY UPDATE` answers 1 (inserted), 2 (updated) or 0 (left as it was),
+   * which is how one statement can both decide and tell the decision.
+   */
+  readonly countChangedRows?: boolean;
+}
+
 /** A connection pool that stores and reads dates in UTC and fails fast when the database is away. */
-export function createPool(config: DbConfig, connectionLimit = 10): mysql.Pool {
+export function createPool(config: DbConfig, options: PoolOptions = {}): mysql.Pool {
   return mysql.createPool({
     host: config.host,
     port: config.port,
     user: config.user,
     password: config.password,
     database: config.database,
-    connectionLimit,
+    connectionLimit: options.connectionLimit ?? 10,
     timezone: "Z",
     // Fail a request within seconds when the database is unreachable instead of hanging it.
     connectTimeout: 5000,
     enableKeepAlive: true,
     supportBigNumbers: true,
+    ...(options.countChangedRows === true ? { flags: ["-FOUND_ROWS"] } : {}),
   });
 }

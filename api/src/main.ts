@@ -13,6 +13,7 @@ import {
 import { createApp } from "./app.ts";
 import { loadApiConfig } from "./config.ts";
 import { createPool } from "./database.ts";
+import { DatabaseRateLimiter, startSweeping } from "./database-rate-limit.ts";
 import { createApiMetrics } from "./metrics.ts";
 import { createAuthStore } from "./store.ts";
 
@@ -22,13 +23,26 @@ configureLogging(config.logLevel);
 const logger = getLogger("api");
 logProcessWarnings(logger);
 const pool = createPool(config.db);
-const app = createApp({ store: createAuthStore(pool), logger, metrics: createApiMetrics(), config });
+// Several replicas share the database limit; one replica can keep it in memory.
+const sharedLimiter =
+  config.loginRateLimitStore === "database"
+    ? new DatabaseRateLimiter(config.db, { perMinute: config.loginRateLimitPerMinute })
+    : undefined;
+const sweeper = sharedLimiter === undefined ? undefined : startSweeping(sharedLimiter, logger);
+const app = createApp({
+  store: createAuthStore(pool),
+  logger,
+  metrics: createApiMetrics(),
+  config,
+  ...(sharedLimiter === undefined ? {} : { limiter: sharedLimiter }),
+});
 
 const server = app.listen(config.port, () => {
   logger.info({
     action: "listening",
     port: config.port,
     database: `${config.db.host}:${config.db.port}/${config.db.database}`,
+    loginRateLimitStore: config.loginRateLimitStore,
   });
 });
 server.on("error", (error) => {
@@ -48,7 +62,8 @@ exitGracefullyOnSignals({
     });
     server.closeIdleConnections();
     await closed;
-    await pool.end();
+    await sweeper?.stop();
+    await Promise.all([pool.end(), sharedLimiter?.close()]);
   },
   finally: shutdownLogging,
 });

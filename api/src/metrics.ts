@@ -1,6 +1,13 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
-/** The API's Prometheus metrics, on a registry of their own so tests can build many apps side by side. */
+/** A registry of its own with the process metrics, so tests can build many side by side. */
+function createRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** The API's Prometheus metrics. */
 export interface ApiMetrics {
   readonly registry: Registry;
   readonly httpRequests: Counter<"method" | "route" | "status">;
@@ -11,8 +18,7 @@ export interface ApiMetrics {
 export type LoginOutcome = "success" | "failure" | "rate_limited" | "invalid_request" | "unavailable";
 
 export function createApiMetrics(): ApiMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const registry = createRegistry();
   return {
     registry,
     httpRequests: new Counter({
@@ -33,6 +39,43 @@ export function createApiMetrics(): ApiMetrics {
       name: "login_attempts_total",
       help: "Login attempts by outcome: success, failure (wrong credentials), rate_limited, invalid_request, unavailable",
       labelNames: ["outcome"],
+      registers: [registry],
+    }),
+  };
+}
+
+/** The token purge's metrics, served on METRICS_PORT when it runs as a service. */
+export interface PurgeMetrics {
+  readonly registry: Registry;
+  readonly tokensPurged: Counter;
+  readonly runDuration: Histogram;
+  readonly failures: Counter;
+  readonly lastSuccess: Gauge;
+}
+
+export function createPurgeMetrics(): PurgeMetrics {
+  const registry = createRegistry();
+  return {
+    registry,
+    tokensPurged: new Counter({
+      name: "tokens_purged_total",
+      help: "Expired or revoked tokens deleted by the purge",
+      registers: [registry],
+    }),
+    runDuration: new Histogram({
+      name: "token_purge_run_duration_seconds",
+      help: "Time a purge run took, failed runs included",
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+    failures: new Counter({
+      name: "token_purge_failures_total",
+      help: "Purge runs that failed (the database unreachable, a query refused)",
+      registers: [registry],
+    }),
+    lastSuccess: new Gauge({
+      name: "token_purge_last_success_timestamp_seconds",
+      help: "When a purge run last completed, in Unix seconds (0 before the first): alert on its age",
       registers: [registry],
     }),
   };

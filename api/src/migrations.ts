@@ -3,6 +3,9 @@
  * MariaDB 10.11 alike, and to be harmless when repeated (IF NOT EXISTS), so an interrupted run can simply be
  * run again. Every table has a primary key: TiCDC replicates only tables that have one.
  *
+ * Indexes are added with ALTER TABLE ... ADD INDEX, which MySQL 8 cannot guard with IF NOT EXISTS; the migrator
+ * treats "duplicate key name" as already done instead.
+ *
  * Append new migrations; never edit one that has shipped. The Pulumi program re-runs the migration command
  * when this list changes (it hashes it).
  */
@@ -35,6 +38,30 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (id),
         UNIQUE KEY uq_tokens_token_hash (token_hash),
         KEY idx_tokens_user_id (user_id)
+      )`,
+    ],
+  },
+  {
+    version: 2,
+    name: "indexes for the token purge",
+    // The purge deletes tokens expired or revoked before a cutoff; without these it would scan the table.
+    statements: [
+      "ALTER TABLE tokens ADD INDEX idx_tokens_expires_at (expires_at)",
+      "ALTER TABLE tokens ADD INDEX idx_tokens_revoked_at (revoked_at)",
+    ],
+  },
+  {
+    version: 3,
+    name: "shared login rate limit",
+    // One row per client: the SHA-256 of its key (fixed width whatever the address looks like) and the
+    // theoretical arrival time of its next attempt in microseconds (GCRA, see database-rate-limit.ts).
+    // Rows whose time has passed carry no state; the index lets the API delete them in small batches.
+    statements: [
+      `CREATE TABLE IF NOT EXISTS login_rate_limits (
+        client_key BINARY(32) NOT NULL,
+        tat_us BIGINT NOT NULL,
+        PRIMARY KEY (client_key),
+        KEY idx_login_rate_limits_tat_us (tat_us)
       )`,
     ],
   },

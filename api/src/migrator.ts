@@ -12,10 +12,33 @@ export interface SeedUser {
   readonly password: string;
 }
 
-export interface AppAccount {
+/** A database account the migration creates and keeps at least privilege. */
+export interface DatabaseAccount {
   readonly user: string;
   readonly password: string;
 }
+
+/** Privileges on one table of the application database, e.g. `SELECT, DELETE` on `tokens`. */
+interface TableGrant {
+  readonly table: string;
+  readonly privileges: string;
+}
+
+/**
+ * The API reads users, reads and writes tokens (never deletes them), and keeps the shared login limit's
+ * rows: nothing else, no DDL, no other database.
+ */
+const API_GRANTS: readonly TableGrant[] = [
+  { table: "users", privileges: "SELECT" },
+  { table: "tokens", privileges: "SELECT, INSERT, UPDATE" },
+  { table: "login_rate_limits", privileges: "SELECT, INSERT, UPDATE, DELETE" },
+];
+
+/** The token purge finds old tokens and deletes them; it can read nothing else and write nothing. */
+const PURGE_GRANTS: readonly TableGrant[] = [{ table: "tokens", privileges: "SELECT, DELETE" }];
+
+/** MySQL's "Duplicate key name" (TiDB and MariaDB use the same number): the index is already there. */
+const ER_DUP_KEYNAME = 1061;
 
 export interface MigrationReport {
   readonly applied: number[];
@@ -24,8 +47,9 @@ export interface MigrationReport {
 
 /**
  * Creates the database if needed, applies the migrations it has not applied yet (recorded in
- * schema_migrations), grants the application account least privilege, and makes sure the seed user exists
- * with the given password. Safe to run again and to run concurrently.
+ * schema_migrations), grants the API's account and the token purge's account least privilege (each when
+ * given), and makes sure the seed user exists with the given password. Safe to run again and to run
+ * concurrently.
  */
 export async function migrate(
   connection: Connection,
@@ -33,7 +57,8 @@ export async function migrate(
   migrations: readonly Migration[],
   seed: SeedUser,
   logger: Logger,
-  appAccount?: AppAccount,
+  appAccount?: DatabaseAccount,
+  purgeAccount?: DatabaseAccount,
 ): Promise<MigrationReport> {
   await connection.query(`CREATE DATABASE IF NOT EXISTS \`${database}\``);
   await connection.query(`USE \`${database}\``);
@@ -56,7 +81,7 @@ export async function migrate(
     const applied: number[] = [];
     for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
       if (done.has(migration.version)) continue;
-      for (const statement of migration.statements) await connection.query(statement);
+      for (const statement of migration.statements) await runIdempotent(connection, statement);
       await connection.query("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [
         migration.version,
         migration.name,
@@ -64,7 +89,8 @@ export async function migrate(
       applied.push(migration.version);
       logger.info({ action: "migration_applied", version: migration.version, name: migration.name });
     }
-    if (appAccount !== undefined) await grantAppAccount(connection, database, appAccount);
+    if (appAccount !== undefined) await ensureAccount(connection, database, appAccount, API_GRANTS);
+    if (purgeAccount !== undefined) await ensureAccount(connection, database, purgeAccount, PURGE_GRANTS);
     const seedUser = await upsertSeedUser(connection, seed);
     logger.info({ action: "migrate_done", database, applied, seedUser });
     return { applied, seedUser };
@@ -74,14 +100,34 @@ export async function migrate(
 }
 
 /**
- * The API's own account: it reads users and reads/writes tokens, nothing else (no DDL, no deletes, no
- * other database). Re-running sets the password again, so rotating it is a config change plus a re-run.
+ * A run interrupted after an ADD INDEX but before its version was recorded repeats that statement; the
+ * index being there already is then success, not an error.
  */
-async function grantAppAccount(connection: Connection, database: string, account: AppAccount): Promise<void> {
+async function runIdempotent(connection: Connection, statement: string): Promise<void> {
+  try {
+    await connection.query(statement);
+  } catch (error) {
+    if ((error as { errno?: unknown }).errno !== ER_DUP_KEYNAME) throw error;
+  }
+}
+
+/**
+ * Creates the account if needed and grants it `grants` on the application database, nothing more. Re-running
+ * sets the password again, so rotating it is a config change plus a re-run.
+ */
+async function ensureAccount(
+  connection: Connection,
+  database: string,
+  account: DatabaseAccount,
+  grants: readonly TableGrant[],
+): Promise<void> {
   await connection.query("CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?", [account.user, account.password]);
   await connection.query("ALTER USER ?@'%' IDENTIFIED BY ?", [account.user, account.password]);
-  await connection.query(`GRANT SELECT ON \`${database}\`.users TO ?@'%'`, [account.user]);
-  await connection.query(`GRANT SELECT, INSERT, UPDATE ON \`${database}\`.tokens TO ?@'%'`, [account.user]);
+  for (const grant of grants) {
+    await connection.query(`GRANT ${grant.privileges} ON \`${database}\`.${grant.table} TO ?@'%'`, [
+      account.user,
+    ]);
+  }
 }
 
 /**

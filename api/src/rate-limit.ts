@@ -1,20 +1,34 @@
-/**
- * Per-key token buckets: each key (a client IP) may spend `perMinute` attempts at once and regains them
- * evenly over a minute, so there is no burst at a window boundary. In memory: with several API replicas the
- * limit applies per replica, and a shared store would be needed for a global one.
- */
 export interface RateLimitDecision {
   readonly allowed: boolean;
   /** When refused: whole seconds until the next attempt is allowed (the Retry-After value). */
   readonly retryAfterSeconds: number;
 }
 
+/**
+ * What the login route asks before it hashes anything: may this client try now? Implemented in memory
+ * (below: one replica) and in the database (database-rate-limit.ts: shared by every replica). A database
+ * limiter rejects when it cannot decide; the route then answers 503 like any other database failure.
+ */
+export interface LoginRateLimiter {
+  take(key: string): RateLimitDecision | Promise<RateLimitDecision>;
+}
+
+/** Which limiter LOGIN_RATE_LIMIT_STORE selects. */
+export const RATE_LIMIT_STORES = ["memory", "database"] as const;
+export type RateLimitStore = (typeof RATE_LIMIT_STORES)[number];
+
+/**
+ * Per-key token buckets: each key (a client IP) may spend `perMinute` attempts at once and regains them
+ * evenly over a minute, so there is no burst at a window boundary. In memory: with several API replicas the
+ * limit applies per replica; the database limiter is the shared one.
+ */
+
 interface Bucket {
   tokens: number;
   updatedMs: number;
 }
 
-export class RateLimiter {
+export class RateLimiter implements LoginRateLimiter {
   private readonly capacity: number;
   private readonly refillPerMs: number;
   private readonly now: () => number;

@@ -8,6 +8,7 @@ import { createPool } from "../src/database.ts";
 import { createApiMetrics } from "../src/metrics.ts";
 import { MIGRATIONS } from "../src/migrations.ts";
 import { migrate } from "../src/migrator.ts";
+import type { LoginRateLimiter } from "../src/rate-limit.ts";
 import { createAuthStore, type AuthStore } from "../src/store.ts";
 
 export const ADMIN = { email: "admin@test.com", password: "temp-password" } as const;
@@ -26,7 +27,7 @@ type ConfigOverrides = Partial<AppDeps["config"]>;
 /** Runs createApp() on an ephemeral port with logs captured, the way main.ts runs it. */
 export async function startApi(
   store: AuthStore,
-  options: { config?: ConfigOverrides; clock?: () => Date } = {},
+  options: { config?: ConfigOverrides; clock?: () => Date; limiter?: LoginRateLimiter } = {},
 ): Promise<RunningApi> {
   const capture = captureLogLines("debug");
   const metrics = createApiMetrics();
@@ -42,6 +43,7 @@ export async function startApi(
     metrics,
     config,
     ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.limiter === undefined ? {} : { limiter: options.limiter }),
   };
   const app = createApp(deps);
   const server: Server = await new Promise((resolve) => {
@@ -74,12 +76,29 @@ export const adminConnection = (db: TestDatabase): Promise<mysql.Connection> =>
     timezone: "Z",
   });
 
-/** Migrates a test database (schema, seed admin, least-privilege app account) and returns the account. */
+/** The token purge's account on a database migrated by migrateTestDatabase(). */
+export const purgeAccountOf = (db: TestDatabase): { user: string; password: string } => ({
+  user: `${db.name.slice(0, 20)}_purge`,
+  password: "purge-password",
+});
+
+/**
+ * Migrates a test database (schema, seed admin, the least-privilege API and purge accounts) and returns the
+ * API's account.
+ */
 export async function migrateTestDatabase(db: TestDatabase): Promise<{ user: string; password: string }> {
   const appAccount = { user: `${db.name.slice(0, 20)}_app`, password: "app-password" };
   const connection = await adminConnection(db);
   try {
-    await migrate(connection, db.name, MIGRATIONS, ADMIN, getLogger("migrate"), appAccount);
+    await migrate(
+      connection,
+      db.name,
+      MIGRATIONS,
+      ADMIN,
+      getLogger("migrate"),
+      appAccount,
+      purgeAccountOf(db),
+    );
   } finally {
     await connection.end();
   }

@@ -2,11 +2,12 @@
  * The consumer process: validates its environment, serves /metrics and /health, consumes until SIGTERM or
  * SIGINT, then finishes the batch in progress, commits and exits 0. The only file with side effects.
  */
-import { Kafka } from "kafkajs";
+import { Kafka, logLevel } from "kafkajs";
 import {
   configureLogging,
   exitGracefullyOnSignals,
   getLogger,
+  kafkajsLogCreator,
   loadConfigOrExit,
   logProcessWarnings,
   shutdownLogging,
@@ -15,7 +16,6 @@ import { loadConsumerConfig } from "./config.ts";
 import { startConsumer, type RunningConsumer } from "./consumer.ts";
 import { createEventHandler } from "./handler.ts";
 import { createMetricsServer } from "./http.ts";
-import { KAFKAJS_LOG_LEVEL, kafkajsLogCreator } from "./kafka-logging.ts";
 import { createConsumerMetrics } from "./metrics.ts";
 
 const config = loadConfigOrExit(() => loadConsumerConfig(process.env));
@@ -27,7 +27,8 @@ const metrics = createConsumerMetrics();
 const kafka = new Kafka({
   clientId: "tidbstack-consumer",
   brokers: [...config.brokers],
-  logLevel: KAFKAJS_LOG_LEVEL,
+  // kafkajs's info lines are connection chatter; its warnings and errors matter.
+  logLevel: logLevel.WARN,
   logCreator: kafkajsLogCreator(logger),
 });
 

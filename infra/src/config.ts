@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { LoginRateLimitStore } from "./lib/service-env.ts";
 
 /** Everything the stack reads from Pulumi config, validated: a bad value fails `pulumi preview` naming its key. */
 export interface StackConfig {
@@ -61,6 +62,16 @@ export interface StackConfig {
   readonly tidbRootPassword: pulumi.Output<string>;
   /** Password of the API's own database account. */
   readonly apiDbPassword: pulumi.Output<string>;
+  /** Where the API keeps the login limit: `memory` (one replica) or `database` (shared by replicas). */
+  readonly loginRateLimitStore: LoginRateLimitStore;
+  /** The token purge: seconds between runs, seconds a dead token is kept, rows per batch. */
+  readonly purge: {
+    readonly intervalSeconds: number;
+    readonly graceSeconds: number;
+    readonly batchSize: number;
+  };
+  /** Password of the token purge's database account. */
+  readonly purgeDbPassword: pulumi.Output<string>;
 }
 
 /** What only monitoring needs; the `monitoring` flag alone decides whether there is any. */
@@ -98,8 +109,18 @@ const TOPIC = matches(/^[A-Za-z0-9._-]{1,200}$/, "a Kafka topic name");
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
 const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal"]);
 
+/**
+ * Where config values come from: Pulumi's config inside the program, or `pulumi config --json` for the
+ * preflight that runs before Pulumi starts. Numbers and flags are parsed here, from their text, so both
+ * read a value the same way.
+ */
+export interface ConfigSource {
+  get(key: string): string | undefined;
+  getSecret(key: string): pulumi.Output<string> | undefined;
+}
+
 /** Reads and validates the stack's config. The only place that calls `new pulumi.Config()`. */
-export function loadStackConfig(config: pulumi.Config = new pulumi.Config()): StackConfig {
+export function loadStackConfig(config: ConfigSource = new pulumi.Config()): StackConfig {
   const text = (key: string, rule: Rule<string>): string => {
     const value = config.get(key) ?? rule.fallback;
     const problem = rule.check(value);
@@ -107,22 +128,20 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config()): St
     return value;
   };
   const number = (key: string, rule: Rule<number>): number => {
-    let value: number;
-    try {
-      value = config.getNumber(key) ?? rule.fallback;
-    } catch {
-      throw new StackConfigError(key, `must be a number, got "${config.get(key) ?? ""}"`);
+    const raw = config.get(key);
+    const value = raw === undefined ? rule.fallback : Number(raw);
+    if (raw !== undefined && (raw.trim() === "" || Number.isNaN(value))) {
+      throw new StackConfigError(key, `must be a number, got "${raw}"`);
     }
     const problem = rule.check(value);
     if (problem !== undefined) throw new StackConfigError(key, problem);
     return value;
   };
   const flag = (key: string, fallback: boolean): boolean => {
-    try {
-      return config.getBoolean(key) ?? fallback;
-    } catch {
-      throw new StackConfigError(key, `must be true or false, got "${config.get(key) ?? ""}"`);
-    }
+    const raw = config.get(key);
+    if (raw === undefined) return fallback;
+    if (raw === "true" || raw === "false") return raw === "true";
+    throw new StackConfigError(key, `must be true or false, got "${raw}"`);
   };
   const secret = (key: string): pulumi.Output<string> => {
     const value = config.getSecret(key);
@@ -218,5 +237,16 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config()): St
     adminPassword: secret("adminPassword"),
     tidbRootPassword: secret("tidbRootPassword"),
     apiDbPassword: secret("apiDbPassword"),
+    loginRateLimitStore: text("loginRateLimitStore", {
+      fallback: "memory",
+      check: (v) =>
+        v === "memory" || v === "database" ? undefined : `must be memory or database, got "${v}"`,
+    }) as LoginRateLimitStore,
+    purge: {
+      intervalSeconds: number("purgeIntervalSeconds", { fallback: 300, check: between(1, 7 * 24 * 3600) }),
+      graceSeconds: number("purgeGraceSeconds", { fallback: 86_400, check: between(0, 365 * 24 * 3600) }),
+      batchSize: number("purgeBatchSize", { fallback: 1000, check: between(1, 10_000) }),
+    },
+    purgeDbPassword: secret("purgeDbPassword"),
   };
 }

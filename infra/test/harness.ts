@@ -199,6 +199,7 @@ export const DEFAULT_SECRETS = {
   adminPassword: "temp-password",
   tidbRootPassword: "root-secret-value",
   apiDbPassword: "api-secret-value",
+  purgeDbPassword: "purge-secret-value",
   grafanaAdminPassword: "grafana-secret-value",
 };
 
@@ -257,7 +258,8 @@ function changeOf(previous: DeclaredResource, next: DeclaredResource): Change {
   );
   if (changed.length === 0) return "same";
   const replacing = REPLACING_INPUTS[next.type] ?? "*";
-  const forces = (key: string) =>
-    replacing === "*" || replacing.includes(key) || next.options.replaceOnChanges.includes(key);
+  // replaceOnChanges paths such as `triggers[*]`, by the top-level input they name.
+  const alsoReplacing = next.options.replaceOnChanges.map((path) => path.split(/[[.]/)[0]);
+  const forces = (key: string) => replacing === "*" || replacing.includes(key) || alsoReplacing.includes(key);
   return changed.some(forces) ? "replace" : "update";
 }

@@ -12,3 +12,4 @@ export {
 } from "./logging.ts";
 export { ConfigError, EnvReader, loadConfigOrExit, type Env } from "./env.ts";
 export { exitGracefullyOnSignals, type ShutdownOptions } from "./shutdown.ts";
+export { kafkajsLogCreator, type KafkajsLogEntry } from "./kafkajs-logging.ts";

@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { connect, createServer, type Socket } from "node:net";
 import { promisify } from "node:util";
 import { tarArchive } from "./tar.ts";
 
@@ -162,4 +163,54 @@ export async function runContainer(spec: ContainerRun): Promise<void> {
     await docker(["cp", "-", `${spec.name}:/`], { input: archive });
   }
   await docker(["start", spec.name]);
+}
+
+/** A relay from a Docker network to a server of this machine; close() stops it. */
+export interface NetworkRelay {
+  /** The network's gateway address, where the relay listens: `--add-host <name>:<gateway>` points at it. */
+  readonly gateway: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Lets the containers of `network` reach a server that listens on this machine's loopback (a test's fake
+ * HTTP server): a TCP relay on the network's gateway address and `port`, forwarding to `target`.
+ */
+export async function relayFromNetwork(
+  network: string,
+  port: number,
+  target: { readonly host: string; readonly port: number },
+): Promise<NetworkRelay> {
+  const gateway = await docker([
+    "network",
+    "inspect",
+    "--format",
+    "{{(index .IPAM.Config 0).Gateway}}",
+    network,
+  ]);
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(target.port, target.host);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, gateway, resolve);
+  });
+  return {
+    gateway,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }

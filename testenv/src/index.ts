@@ -16,6 +16,8 @@ export {
   dockerAvailable,
   dockerLogs,
   imageExists,
+  type NetworkRelay,
+  relayFromNetwork,
   removeLabelled,
   runContainer,
   type ContainerRun,

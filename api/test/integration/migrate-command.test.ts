@@ -41,6 +41,8 @@ describe("the migrate command (what the Pulumi init step runs)", () => {
         ADMIN_PASSWORD: ADMIN.password,
         APP_DB_USER: `${db.name}_api`.slice(0, 32),
         APP_DB_PASSWORD: "api-password",
+        PURGE_DB_USER: `${db.name}_purge`.slice(0, 32),
+        PURGE_DB_PASSWORD: "purge-password",
         ...extra,
       },
     });
@@ -53,8 +55,19 @@ describe("the migrate command (what the Pulumi init step runs)", () => {
       .split("\n")
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     assert.equal(lines.filter((l) => l["action"] === "migrate_done").length, 2);
-    assert.equal(lines.filter((l) => l["action"] === "migration_applied").length, 1);
-    for (const secret of [root.password, ADMIN.password, "api-password"]) assert.ok(!output.includes(secret));
+    assert.equal(lines.filter((l) => l["action"] === "migration_applied").length, 3);
+    for (const secret of [root.password, ADMIN.password, "api-password", "purge-password"]) {
+      assert.ok(!output.includes(secret));
+    }
+    const purge = await mysql.createConnection({
+      host: db.host,
+      port: db.port,
+      user: `${db.name}_purge`.slice(0, 32),
+      password: "purge-password",
+      database: db.name,
+    });
+    await purge.query("SELECT id FROM tokens");
+    await purge.end();
 
     await assert.rejects(
       mysql.createConnection({ host: db.host, port: db.port, user: root.user, password: "" }),
@@ -88,6 +101,20 @@ describe("the migrate command (what the Pulumi init step runs)", () => {
       assert.match(String(line["msg"]), /^DB_PORT must be a whole number/);
       return true;
     });
+  });
+
+  it("exits 1 naming PURGE_DB_USER when the purge would share the API's account or the admin's", async () => {
+    for (const env of [
+      { PURGE_DB_USER: "shared_account", APP_DB_USER: "shared_account" },
+      { PURGE_DB_USER: root.user },
+    ]) {
+      await assert.rejects(migrate(env), (error: { code?: number; stdout?: string }) => {
+        assert.equal(error.code, 1);
+        const line = JSON.parse(error.stdout?.trim() ?? "") as Record<string, unknown>;
+        assert.match(String(line["msg"]), /^PURGE_DB_USER must /);
+        return true;
+      });
+    }
   });
 
   it("exits 1 when the password is wrong and bootstrapping is off", async () => {

@@ -12,20 +12,25 @@ import { ADMIN, adminConnection } from "../support.ts";
 describe("migrate against a real database", () => {
   let db: TestDatabase;
   const app = { user: "", password: "app-secret" };
+  const purge = { user: "", password: "purge-secret" };
 
   before(async () => {
     db = await createTestDatabase("migrate");
     app.user = `${db.name}_app`.slice(0, 32);
+    purge.user = `${db.name}_purge`.slice(0, 32);
   });
+  const connectAs = (account: { user: string; password: string }) =>
+    mysql.createConnection({ host: db.host, port: db.port, ...account, database: db.name });
   after(() => db.drop());
 
   it("creates the schema, records the version and seeds the admin on a fresh database", async () => {
     const connection = await adminConnection(db);
     try {
-      const report = await migrate(connection, db.name, MIGRATIONS, ADMIN, getLogger("m"), app);
-      assert.deepEqual(report, { applied: [1], seedUser: "created" });
+      const report = await migrate(connection, db.name, MIGRATIONS, ADMIN, getLogger("m"), app, purge);
+      assert.deepEqual(report, { applied: [1, 2, 3], seedUser: "created" });
       const [tables] = await connection.query<RowDataPacket[]>("SHOW TABLES");
       assert.deepEqual(tables.map((row) => String(Object.values(row)[0])).sort(), [
+        "login_rate_limits",
         "schema_migrations",
         "tokens",
         "users",
@@ -40,7 +45,7 @@ describe("migrate against a real database", () => {
     }
   });
 
-  it("gives every table a primary key, and tokens a unique index on the hash and an index on the user", async () => {
+  it("gives every table a primary key, tokens the indexes its lookups and its purge need, and the limiter its sweep index", async () => {
     const connection = await adminConnection(db);
     try {
       const [keys] = await connection.query<RowDataPacket[]>(
@@ -59,6 +64,10 @@ describe("migrate against a real database", () => {
         "users.uq_users_email(email) unique",
         "tokens.uq_tokens_token_hash(token_hash) unique",
         "tokens.idx_tokens_user_id(user_id)",
+        "tokens.idx_tokens_expires_at(expires_at)",
+        "tokens.idx_tokens_revoked_at(revoked_at)",
+        "login_rate_limits.PRIMARY(client_key) unique",
+        "login_rate_limits.idx_login_rate_limits_tat_us(tat_us)",
       ]) {
         assert.ok(described.includes(expected), `${expected} missing from ${described.join(", ")}`);
       }
@@ -71,19 +80,21 @@ describe("migrate against a real database", () => {
     const [a, b] = [await adminConnection(db), await adminConnection(db)];
     try {
       const reports = await Promise.all([
-        migrate(a, db.name, MIGRATIONS, ADMIN, getLogger("m"), app),
-        migrate(b, db.name, MIGRATIONS, ADMIN, getLogger("m"), app),
+        migrate(a, db.name, MIGRATIONS, ADMIN, getLogger("m"), app, purge),
+        migrate(b, db.name, MIGRATIONS, ADMIN, getLogger("m"), app, purge),
       ]);
       assert.deepEqual(reports, [
         { applied: [], seedUser: "unchanged" },
         { applied: [], seedUser: "unchanged" },
       ]);
-      const again = await migrate(a, db.name, MIGRATIONS, ADMIN, getLogger("m"), app);
+      const again = await migrate(a, db.name, MIGRATIONS, ADMIN, getLogger("m"), app, purge);
       assert.deepEqual(again, { applied: [], seedUser: "unchanged" });
       const [counts] = await a.query<RowDataPacket[]>(
         "SELECT (SELECT COUNT(*) FROM users) AS u, (SELECT COUNT(*) FROM schema_migrations) AS m",
       );
-      assert.deepEqual({ u: Number(counts[0]?.["u"]), m: Number(counts[0]?.["m"]) }, { u: 1, m: 1 });
+      assert.deepEqual({ u: Number(counts[0]?.["u"]), m: Number(counts[0]?.["m"]) }, { u: 1, m: 3 });
+      await (await connectAs(purge)).end();
+      await (await connectAs(app)).end();
     } finally {
       await Promise.all([a.end(), b.end()]);
     }
@@ -96,7 +107,11 @@ describe("migrate against a real database", () => {
       const reports = await Promise.all(
         connections.map((c) => migrate(c, fresh.name, MIGRATIONS, ADMIN, getLogger("m"))),
       );
-      assert.deepEqual(reports.map((r) => r.applied).flat(), [1], "exactly one run applies migration 1");
+      assert.deepEqual(
+        reports.flatMap((r) => r.applied).sort(),
+        [1, 2, 3],
+        "exactly one run applies each migration",
+      );
       assert.deepEqual(reports.map((r) => r.seedUser).sort(), ["created", "unchanged", "unchanged"]);
     } finally {
       await Promise.all(connections.map((c) => c.end()));
@@ -114,33 +129,89 @@ describe("migrate against a real database", () => {
         { email: "Admin@Test.com", password: "rotated" },
         getLogger("m"),
         app,
+        purge,
       );
       assert.equal(report.seedUser, "updated");
       const [users] = await connection.query<RowDataPacket[]>("SELECT password_hash FROM users");
       assert.equal(users.length, 1);
       assert.equal(await verifyPassword("rotated", String(users[0]?.["password_hash"])), true);
-      await migrate(connection, db.name, MIGRATIONS, ADMIN, getLogger("m"), app);
+      await migrate(connection, db.name, MIGRATIONS, ADMIN, getLogger("m"), app, purge);
     } finally {
       await connection.end();
     }
   });
 
-  it("gives the API account least privilege: read users, read/write tokens, nothing else", async () => {
-    const connection = await mysql.createConnection({
-      host: db.host,
-      port: db.port,
-      user: app.user,
-      password: app.password,
-      database: db.name,
-    });
+  it("sets the accounts' passwords again on every run, so rotating one is a config change and a re-run", async () => {
+    const connection = await adminConnection(db);
+    const rotated = {
+      app: { ...app, password: "app-rotated" },
+      purge: { ...purge, password: "purge-rotated" },
+    };
+    try {
+      await migrate(connection, db.name, MIGRATIONS, ADMIN, getLogger("m"), rotated.app, rotated.purge);
+      for (const [old, current] of [
+        [app, rotated.app],
+        [purge, rotated.purge],
+      ] as const) {
+        await assert.rejects(connectAs(old), /denied/i, `${old.user}'s old password`);
+        await (await connectAs(current)).end();
+      }
+    } finally {
+      await migrate(connection, db.name, MIGRATIONS, ADMIN, getLogger("m"), app, purge);
+      await connection.end();
+    }
+  });
+
+  it("runs an ADD INDEX again harmlessly when a run stopped before recording it", async () => {
+    const connection = await adminConnection(db);
+    try {
+      await connection.query(`DELETE FROM \`${db.name}\`.schema_migrations WHERE version = 2`);
+      const report = await migrate(connection, db.name, MIGRATIONS, ADMIN, getLogger("m"), app, purge);
+      assert.deepEqual(report.applied, [2]);
+    } finally {
+      await connection.end();
+    }
+  });
+
+  it("gives the API account least privilege: read users, read/write tokens, keep the login limit, nothing else", async () => {
+    const connection = await connectAs(app);
     try {
       await connection.query("SELECT id FROM users");
       await connection.query("SELECT id FROM tokens");
+      await connection.query(
+        "INSERT INTO login_rate_limits (client_key, tat_us) VALUES (REPEAT('k', 32), 1)",
+      );
+      await connection.query("UPDATE login_rate_limits SET tat_us = 2");
+      await connection.query("SELECT client_key FROM login_rate_limits");
+      await connection.query("DELETE FROM login_rate_limits");
       const refused = [
         "DELETE FROM users",
         "UPDATE users SET email = email",
         "INSERT INTO users (email, password_hash) VALUES ('x', 'y')",
         "DELETE FROM tokens",
+        "DROP TABLE tokens",
+        "CREATE TABLE t (id INT PRIMARY KEY)",
+        "SELECT * FROM mysql.user",
+      ];
+      for (const sql of refused) {
+        await assert.rejects(connection.query(sql), /denied/i, sql);
+      }
+    } finally {
+      await connection.end();
+    }
+  });
+
+  it("gives the purge account least privilege: SELECT and DELETE on tokens, nothing else", async () => {
+    const connection = await connectAs(purge);
+    try {
+      await connection.query("SELECT id, expires_at, revoked_at FROM tokens");
+      await connection.query("DELETE FROM tokens WHERE id = -1");
+      const refused = [
+        "INSERT INTO tokens (user_id, token_hash, created_at, expires_at) VALUES (1, 'x', NOW(), NOW())",
+        "UPDATE tokens SET revoked_at = NOW()",
+        "SELECT id FROM users",
+        "DELETE FROM users",
+        "SELECT client_key FROM login_rate_limits",
         "DROP TABLE tokens",
         "CREATE TABLE t (id INT PRIMARY KEY)",
         "SELECT * FROM mysql.user",

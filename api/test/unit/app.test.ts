@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { postJson, startApi, bearer, type RunningApi } from "../support.ts";
+import type { LoginRateLimiter } from "../../src/rate-limit.ts";
 import { MemoryStore } from "./memory-store.ts";
 
 const USER = { email: "admin@test.com", password: "temp-password" };
@@ -232,6 +233,53 @@ describe("API login rate limit", () => {
         .filter((l) => l["action"] === "login")
         .map((l) => l["ip"]);
       assert.deepEqual(ips, ["198.51.100.1", "198.51.100.1", "198.51.100.2"]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("asks a shared limiter before anything else, and answers its refusal with 429 and its Retry-After", async () => {
+    const store = await MemoryStore.withUser(USER.email, USER.password, FAST);
+    const keys: string[] = [];
+    const limiter: LoginRateLimiter = {
+      take: async (key) => {
+        keys.push(key);
+        await Promise.resolve();
+        return { allowed: false, retryAfterSeconds: 42 };
+      },
+    };
+    // A store that is down would answer 503: the refusal must come first.
+    store.down = true;
+    const api = await startApi(store, { limiter });
+    try {
+      const refused = await postJson(`${api.url}/login`, USER);
+      assert.equal(refused.status, 429);
+      assert.equal(refused.headers.get("retry-after"), "42");
+      assert.deepEqual(keys, ["127.0.0.1"]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("fails closed: when the shared limiter cannot reach the database, answers 503 JSON and logs the attempt", async () => {
+    const store = await MemoryStore.withUser(USER.email, USER.password, FAST);
+    const limiter: LoginRateLimiter = {
+      take: () =>
+        Promise.reject(
+          Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:4000"), { code: "ECONNREFUSED" }),
+        ),
+    };
+    const api = await startApi(store, { limiter });
+    try {
+      const response = await postJson(`${api.url}/login`, USER);
+      assert.equal(response.status, 503);
+      assert.equal((await errorBody(response)).code, "database_unavailable");
+      const last = api
+        .logs()
+        .filter((l) => l["action"] === "login")
+        .at(-1);
+      assert.equal(last?.["reason"], "unavailable");
+      assert.equal((await fetch(`${api.url}/health`)).status, 200);
     } finally {
       await api.close();
     }

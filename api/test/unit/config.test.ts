@@ -11,6 +11,7 @@ describe("API configuration", () => {
       db: { host: "127.0.0.1", port: 4000, user: "api", password: "", database: "appdb" },
       tokenTtlSeconds: 3600,
       loginRateLimitPerMinute: 10,
+      loginRateLimitStore: "memory",
       trustProxy: false,
       logLevel: "info",
     });
@@ -26,6 +27,7 @@ describe("API configuration", () => {
       DB_NAME: "other_db",
       TOKEN_TTL_SECONDS: "60",
       LOGIN_RATE_LIMIT_PER_MINUTE: "3",
+      LOGIN_RATE_LIMIT_STORE: "database",
       TRUST_PROXY: "true",
       LOG_LEVEL: "DEBUG",
     });
@@ -39,6 +41,7 @@ describe("API configuration", () => {
     });
     assert.equal(config.tokenTtlSeconds, 60);
     assert.equal(config.loginRateLimitPerMinute, 3);
+    assert.equal(config.loginRateLimitStore, "database");
     assert.equal(config.trustProxy, true);
     assert.equal(config.logLevel, "debug");
   });
@@ -49,6 +52,7 @@ describe("API configuration", () => {
     [{ DB_PORT: "-1" }, "DB_PORT", /between/],
     [{ TOKEN_TTL_SECONDS: "1.5" }, "TOKEN_TTL_SECONDS", /whole number/],
     [{ LOGIN_RATE_LIMIT_PER_MINUTE: "0" }, "LOGIN_RATE_LIMIT_PER_MINUTE", /between/],
+    [{ LOGIN_RATE_LIMIT_STORE: "redis" }, "LOGIN_RATE_LIMIT_STORE", /must be memory or database/],
     [{ TRUST_PROXY: "maybe" }, "TRUST_PROXY", /true or false/],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL", /one of/],
     [{ DB_NAME: "app-db; DROP" }, "DB_NAME", /letters, digits or underscores/],

@@ -22,11 +22,13 @@ export interface DatabaseMigrationArgs {
   readonly rootPassword: pulumi.Input<string>;
   /** Password of the API's least-privilege account (a secret). */
   readonly apiDbPassword: pulumi.Input<string>;
+  /** Password of the token purge's account (a secret): SELECT and DELETE on tokens only. */
+  readonly purgeDbPassword: pulumi.Input<string>;
 }
 
 /**
  * The init SQL step: runs the API's migration command against TiDB as root. It creates the database, the
- * tables and the API's account, and upserts the seed admin.
+ * tables, the API's and the token purge's accounts, and upserts the seed admin.
  *
  * Its command line names the API image by id, so every new API image changes the command, and Pulumi
  * updates this step in place, which runs the command again (no triggers, nothing replaced, no delete).
@@ -56,6 +58,7 @@ export class DatabaseMigration extends pulumi.ComponentResource {
         rootPassword: args.rootPassword,
         adminPassword: args.adminPassword,
         apiDbPassword: args.apiDbPassword,
+        purgeDbPassword: args.purgeDbPassword,
       }),
       command: MIGRATION_COMMAND,
     });

@@ -17,6 +17,8 @@ export interface ServiceContainerArgs {
   readonly healthPort: number;
   /** Publish `healthPort` on this host port on all interfaces. Default: not published. */
   readonly publishOn?: number;
+  /** Another entry point of the image instead of its own command (e.g. the API image's token purge). */
+  readonly command?: readonly string[];
 }
 
 /** One of the stack's own Node services, running as the image's non-root user, healthy when /health is. */
@@ -30,7 +32,12 @@ export class ServiceContainer extends pulumi.ComponentResource {
       {
         networkName: args.networkName,
         image: args.image,
-        spec: serviceContainerSpec({ alias: args.alias, env: args.env, healthPort: args.healthPort }),
+        spec: serviceContainerSpec({
+          alias: args.alias,
+          env: args.env,
+          healthPort: args.healthPort,
+          ...(args.command === undefined ? {} : { command: args.command }),
+        }),
         ports: args.publishOn === undefined ? [] : [{ internal: args.healthPort, external: args.publishOn }],
         // Not measured: a Node service is healthy within seconds of start; two minutes, twice Docker's default.
         waitTimeout: 120,

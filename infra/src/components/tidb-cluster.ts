@@ -48,8 +48,12 @@ export interface TidbClusterArgs {
  *   away). Only then does Pulumi delete that node's container and volume: the engine runs the deletes of
  *   resources a program no longer declares after every create and update of the run has finished
  *   (pulumi/pulumi pkg/resource/deploy/deployment_executor.go: performPostSteps, which calls
- *   GenerateDeletes once the program has exited and no step is outstanding), and an update that fails
- *   cancels the run before any delete.
+ *   GenerateDeletes once the program has exited and no step is outstanding), and a step that fails
+ *   cancels the run before any delete (step_executor.go, cancelDueToError; not so with
+ *   `--continue-on-error`, which `npm run up` does not pass).
+ *
+ * With keepData, a removed node's volume stays in Docker (retainOnDelete applies to any delete): it holds
+ * a removed PD member or a Tombstone store, which a later scale-out must not start on. Remove it first.
  */
 export class TidbCluster extends pulumi.ComponentResource {
   /** TiDB's MySQL endpoint inside the network, `tidb:4000`. */

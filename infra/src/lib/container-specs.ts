@@ -41,12 +41,16 @@ import {
 export interface FileUpload {
   /** Absolute path inside the container. */
   readonly file: string;
+  /** The file's text. */
   readonly content: string;
 }
 
 export interface Ulimit {
+  /** Resource name as Docker spells it, e.g. nofile. */
   readonly name: string;
+  /** Soft limit. */
   readonly soft: number;
+  /** Hard limit: the container's process cannot raise its soft limit above it. */
   readonly hard: number;
 }
 
@@ -55,13 +59,17 @@ export interface ContainerSpec<V = string> {
   readonly alias: string;
   /** Arguments after the image's entrypoint; undefined keeps the image's own command. */
   readonly command?: readonly string[];
+  /** Environment variables; values of type V (see the module comment). */
   readonly env: Readonly<Record<string, V>>;
+  /** Docker's healthcheck; Pulumi waits for it before anything that depends on the container. */
   readonly healthcheck: Healthcheck;
+  /** Files written into the container before it starts. */
   readonly uploads: readonly FileUpload[];
   /** Where the container's data volume is mounted; undefined when it keeps no data. */
   readonly dataPath?: string;
   /** The user it runs as; undefined keeps the image's own. */
   readonly user?: string;
+  /** Resource limits beyond Docker's defaults. */
   readonly ulimits: readonly Ulimit[];
   /** Memory cap in MiB; undefined for none. */
   readonly memoryMb?: number;
@@ -76,18 +84,23 @@ const base = (alias: string, healthcheck: Healthcheck) => ({
 });
 
 /** The i-th PD server (see topology.pdClusterFlag for how it finds its cluster). */
-export function pdContainerSpec(args: { readonly index: number }): ContainerSpec {
+export function pdContainerSpec(args: {
+  /** Which PD: 0 bootstraps the cluster, the others join it. */
+  readonly index: number;
+}): ContainerSpec {
   const alias = pdName(args.index);
   return { ...base(alias, pdHealth(alias)), command: pdCommand(args.index), dataPath: "/data" };
 }
 
 /**
  * TiKV raises its open-file limit at start and exits if the container's hard limit is lower than what it
- * needs (about 1,800 with max-open-files 256): this limit is what the host's must allow.
+ * needs (about 1,800 with max-open-files 256), so 65536 leaves ample room. Not higher: a hard limit above
+ * the kernel's fs.nr_open (1048576 by default, lower on some hosts) makes the container fail to start.
  */
-export const TIKV_NOFILE = 1048576;
+export const TIKV_NOFILE = 65536;
 
 export interface TikvSpecArgs {
+  /** Which TiKV: its name and advertised address follow (topology.tikvName). */
   readonly index: number;
   /** Every current PD's client endpoint, comma separated (topology.pdEndpoints). */
   readonly pd: string;
@@ -106,11 +119,19 @@ export function tikvContainerSpec(args: TikvSpecArgs): ContainerSpec {
   };
 }
 
-export function tidbContainerSpec(args: { readonly pd: string; readonly memoryMb: number }): ContainerSpec {
+export function tidbContainerSpec(args: {
+  /** Every current PD's client endpoint, comma separated. */
+  readonly pd: string;
+  /** Memory cap in MiB. */
+  readonly memoryMb: number;
+}): ContainerSpec {
   return { ...base("tidb", tidbHealth()), command: tidbCommand(args.pd), memoryMb: args.memoryMb };
 }
 
-export function ticdcContainerSpec(args: { readonly pd: string }): ContainerSpec {
+export function ticdcContainerSpec(args: {
+  /** Every current PD's client endpoint, comma separated. */
+  readonly pd: string;
+}): ContainerSpec {
   return { ...base("ticdc", ticdcHealth()), command: ticdcCommand(args.pd), dataPath: "/data" };
 }
 
@@ -150,7 +171,10 @@ export function prometheusContainerSpec(topology: ScrapeTopology): ContainerSpec
 }
 
 /** Grafana with its provisioned datasource and dashboards; anonymous viewers, one admin. */
-export function grafanaContainerSpec<V>(args: { readonly adminPassword: V }): ContainerSpec<V | string> {
+export function grafanaContainerSpec<V>(args: {
+  /** The admin's password: a secret Output in the program. */
+  readonly adminPassword: V;
+}): ContainerSpec<V | string> {
   return {
     ...base("grafana", grafanaHealth(GRAFANA_PORT)),
     env: {
@@ -175,11 +199,17 @@ export interface ServiceSpecArgs<V> {
   readonly env: Readonly<Record<string, V>>;
   /** The port its /health answers on inside the container. */
   readonly healthPort: number;
+  /** Instead of the image's own command: another entry point of the same image. */
+  readonly command?: readonly string[];
 }
 
 /** One of the stack's own Node services, as the image's non-root user, healthy when its /health is. */
 export function serviceContainerSpec<V>(args: ServiceSpecArgs<V>): ContainerSpec<V> {
-  return { ...base(args.alias, nodeHttpHealth(args.healthPort)), env: args.env };
+  return {
+    ...base(args.alias, nodeHttpHealth(args.healthPort)),
+    env: args.env,
+    ...(args.command === undefined ? {} : { command: args.command }),
+  };
 }
 
 /**

@@ -33,13 +33,21 @@ export function dataVolume(
   return new docker.Volume(name, { name }, { parent, retainOnDelete: keepData ?? false });
 }
 
-/** How long Docker lets a database server flush and stop before killing it, in seconds. */
+/**
+ * How long Docker lets a database server flush and stop before killing it, in seconds: three times
+ * Docker's default of 10 s, a judgement for a RocksDB flush on a laptop disk, not a measurement.
+ */
 export const SERVER_STOP_GRACE_SECONDS = 30;
 
-/** A cold TiKV or TiDB can take minutes to become healthy; Docker's default wait of 60 s is too short. */
+/**
+ * How long Pulumi waits for PD, TiKV or TiDB to turn healthy, in seconds. Not measured here (the images
+ * cannot be pulled on the machines this was written on): a cold TiKV or TiDB can take minutes, and a PD
+ * joining a cluster waits for its peers, so five times Docker's default wait of 60 s.
+ */
 export const SLOW_START_WAIT_SECONDS = 300;
 
 export interface ServerContainerArgs {
+  /** Name of the Docker network the container joins, as the spec's alias. */
   readonly networkName: pulumi.Input<string>;
   /** Image id or digest, so a new image replaces the container. */
   readonly image: pulumi.Input<string>;
@@ -50,6 +58,7 @@ export interface ServerContainerArgs {
   readonly spec: ContainerSpec<pulumi.Input<string>> | pulumi.Output<ContainerSpec>;
   /** Mounted at the spec's `dataPath`; required when the spec has one. */
   readonly volume?: docker.Volume;
+  /** Ports published on the host; default none. */
   readonly ports?: pulumi.Input<docker.types.input.ContainerPort>[];
   /** Seconds Pulumi waits for the healthcheck to pass before failing the `up`. */
   readonly waitTimeout: number;
@@ -133,7 +142,9 @@ export function shellQuote(value: string): string {
 }
 
 export interface OneOffContainer {
+  /** Name of the Docker network the container joins, to reach the stack's servers by alias. */
   readonly networkName: pulumi.Input<string>;
+  /** The image by id or tag. */
   readonly image: pulumi.Input<string>;
   /** Plain settings, written into the command line. */
   readonly env: pulumi.Input<Readonly<Record<string, string>>>;
@@ -143,12 +154,15 @@ export interface OneOffContainer {
    * Pulumi keeps secret. Never in the command string or its logs.
    */
   readonly secretEnv?: Readonly<Record<string, pulumi.Input<string>>>;
+  /** The command and its arguments, after the image name. */
   readonly command: readonly string[];
 }
 
 /** A `docker run --rm` for a `local.Command`: its command line and the environment it must run with. */
 export interface OneOffRun {
+  /** The `docker run` line: plain settings and the names of the secret ones. */
   readonly command: pulumi.Output<string>;
+  /** The secret values, for the Command's `environment`. */
   readonly environment: Readonly<Record<string, pulumi.Input<string>>>;
 }
 

@@ -1,14 +1,21 @@
 import { KAFKA_BOOTSTRAP, PORTS } from "./topology.ts";
 
 /**
- * The API's and consumer's environments as the stack gives them: the contracts in api/src/config.ts and
- * consumer/src/config.ts. Pure, so the container test can run the images with exactly these.
+ * The services' environments as the stack gives them: the contracts in api/src/config.ts,
+ * api/src/purge-config.ts and consumer/src/config.ts. Pure, so the container test can run the images with
+ * exactly these.
  */
 
 export const API_PORT = 3000;
 export const CONSUMER_METRICS_PORT = 9464;
+export const PURGE_METRICS_PORT = 9465;
 /** The API's own database account; the migration step creates it with least privilege. */
 export const API_DB_USER = "api";
+/** The token purge's account: SELECT and DELETE on tokens only, created by the migration step. */
+export const PURGE_DB_USER = "purge";
+
+/** Where the login limit is kept: per process, or one row per client in the database for every replica. */
+export type LoginRateLimitStore = "memory" | "database";
 
 export interface ApiEnvSettings<S> {
   /** The database the API owns. */
@@ -19,6 +26,8 @@ export interface ApiEnvSettings<S> {
   readonly tokenTtlSeconds: number;
   /** Login attempts per client IP per minute. */
   readonly loginRateLimitPerMinute: number;
+  /** Where that limit is kept; default memory (one API replica). */
+  readonly loginRateLimitStore?: LoginRateLimitStore;
   /** log4js level. */
   readonly logLevel: string;
   /** TiDB's host; default `tidb`, its alias on the stack network. */
@@ -37,6 +46,7 @@ export function apiEnvironment<S>(settings: ApiEnvSettings<S>): Record<string, s
     DB_NAME: settings.database,
     TOKEN_TTL_SECONDS: String(settings.tokenTtlSeconds),
     LOGIN_RATE_LIMIT_PER_MINUTE: String(settings.loginRateLimitPerMinute),
+    LOGIN_RATE_LIMIT_STORE: settings.loginRateLimitStore ?? "memory",
     // Clients reach the API directly on its published port; no proxy adds X-Forwarded-For.
     TRUST_PROXY: "false",
     LOG_LEVEL: settings.logLevel,
@@ -66,6 +76,44 @@ export function consumerEnvironment(settings: ConsumerEnvSettings): Record<strin
   };
 }
 
+/** The token purge inside the API image: a service that purges every interval and serves /metrics. */
+export const PURGE_COMMAND = ["node", "api/dist/purge.js"] as const;
+
+export interface PurgeEnvSettings<S> {
+  /** The database whose `tokens` it purges. */
+  readonly database: string;
+  /** Password of the purge's own account; a secret Output in the program. */
+  readonly dbPassword: S;
+  /** Seconds between two runs. */
+  readonly intervalSeconds: number;
+  /** Tokens expired or revoked longer ago than this many seconds are deleted. */
+  readonly graceSeconds: number;
+  /** Rows deleted per batch, each batch its own short transaction. */
+  readonly batchSize: number;
+  /** log4js level. */
+  readonly logLevel: string;
+  /** TiDB's host; default `tidb`. */
+  readonly dbHost?: S | string;
+  /** TiDB's MySQL port; default 4000. */
+  readonly dbPort?: S | string;
+}
+
+/** The token purge's environment: the contract in api/src/purge-config.ts. */
+export function purgeEnvironment<S>(settings: PurgeEnvSettings<S>): Record<string, string | S> {
+  return {
+    DB_HOST: settings.dbHost ?? "tidb",
+    DB_PORT: settings.dbPort ?? String(PORTS.tidb),
+    DB_USER: PURGE_DB_USER,
+    DB_PASSWORD: settings.dbPassword,
+    DB_NAME: settings.database,
+    PURGE_INTERVAL_SECONDS: String(settings.intervalSeconds),
+    PURGE_GRACE_SECONDS: String(settings.graceSeconds),
+    PURGE_BATCH_SIZE: String(settings.batchSize),
+    METRICS_PORT: String(PURGE_METRICS_PORT),
+    LOG_LEVEL: settings.logLevel,
+  };
+}
+
 /** The migration command inside the API image. */
 export const MIGRATION_COMMAND = ["node", "api/dist/migrate.js"] as const;
 
@@ -76,6 +124,8 @@ export interface MigrationSecrets<S> {
   readonly adminPassword: S;
   /** Password of the API's own least-privilege account. */
   readonly apiDbPassword: S;
+  /** Password of the token purge's account. */
+  readonly purgeDbPassword: S;
 }
 
 /**
@@ -87,6 +137,7 @@ export function migrationSecretEnvironment<S>(secrets: MigrationSecrets<S>): Rec
     DB_PASSWORD: secrets.rootPassword,
     ADMIN_PASSWORD: secrets.adminPassword,
     APP_DB_PASSWORD: secrets.apiDbPassword,
+    PURGE_DB_PASSWORD: secrets.purgeDbPassword,
   };
 }
 
@@ -111,5 +162,6 @@ export function migrationEnvironment(settings: MigrationEnvSettings): Record<str
     DB_BOOTSTRAP_EMPTY_PASSWORD: "true",
     ADMIN_EMAIL: settings.adminEmail,
     APP_DB_USER: API_DB_USER,
+    PURGE_DB_USER: PURGE_DB_USER,
   };
 }

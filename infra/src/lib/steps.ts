@@ -25,7 +25,7 @@ export interface ChangefeedSettings {
   readonly topic: string;
   /** Partitions of the topic, and TiCDC's partition-num. */
   readonly partitions: number;
-  /** The database whose tables are replicated (`<database>.*`). */
+  /** The database whose tables are replicated (`<database>.*`, less the login limiter's table). */
   readonly database: string;
 }
 
@@ -34,7 +34,9 @@ export function changefeedEnvironment(settings: ChangefeedSettings): Record<stri
     TICDC_URL: settings.ticdcUrl,
     CHANGEFEED_ID: settings.id,
     CHANGEFEED_SINK_URI: sinkUri(settings.topic, settings.partitions, settings.kafkaBootstrap),
-    CHANGEFEED_FILTER: `${settings.database}.*`,
+    // Every table of the database but the login limiter's (LOGIN_RATE_LIMIT_STORE=database): its rows are
+    // per-attempt counters, not application data, and would flood the topic with one event per login.
+    CHANGEFEED_FILTER: `${settings.database}.*,!${settings.database}.login_rate_limits`,
     KAFKA_BROKERS: settings.kafkaBootstrap,
     KAFKA_TOPIC: settings.topic,
     KAFKA_DLQ_TOPIC: dlqTopicOf(settings.topic),

@@ -3,16 +3,25 @@
  * from the very specs the Pulumi program deploys (infra/src/lib/container-specs.ts): commands, environments,
  * healthchecks, uploads and data volumes, translated to `docker create` flags by the program's own
  * dockerRunFlags. Kafka and Prometheus run on lab images laid out like apache/kafka and prom/prometheus;
- * the migration runs as the program's one-off container; the API and the consumer run with the program's
- * environments against a MariaDB standing in for TiDB. Every container is awaited as the program awaits
+ * the migration runs as the program's one-off container; the API, the consumer and the token purge run with
+ * the program's environments against a MariaDB standing in for TiDB. Every container is awaited as the program awaits
  * it: until Docker reports its own healthcheck healthy. Base images are the lab images of
  * scripts/lab/build.sh (no registry here); everything created is labelled and removed afterwards.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { appendFileSync, cpSync, mkdtempSync, rmSync } from "node:fs";
+import {
+  appendFileSync,
+  cpSync,
+  type Dirent,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import {
@@ -21,6 +30,8 @@ import {
   dockerLogs,
   freePort,
   imageExists,
+  type NetworkRelay,
+  relayFromNetwork,
   removeLabelled,
   runContainer,
   TEST_LABEL,
@@ -28,6 +39,7 @@ import {
   waitHealthy,
 } from "@tidbstack/testenv";
 import { rowMessage } from "../../../consumer/test/fixtures.ts";
+import { FakeTicdc } from "../../../ops/test/fakes/ticdc.ts";
 import { clusterIdFor } from "../../src/components/kafka.ts";
 import {
   type ContainerSpec,
@@ -46,8 +58,16 @@ import {
   MIGRATION_COMMAND,
   migrationEnvironment,
   migrationSecretEnvironment,
+  PURGE_COMMAND,
+  PURGE_METRICS_PORT,
+  purgeEnvironment,
 } from "../../src/lib/service-env.ts";
-import { KAFKA_BOOTSTRAP } from "../../src/lib/topology.ts";
+import {
+  CHANGEFEED_APPLY_COMMAND,
+  changefeedEnvironment,
+  type ChangefeedSettings,
+} from "../../src/lib/steps.ts";
+import { KAFKA_BOOTSTRAP, PORTS, sinkUri } from "../../src/lib/topology.ts";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const NAME = `tidbstack-test-${randomBytes(4).toString("hex")}`;
@@ -63,12 +83,23 @@ const LAB = {
   mariadb: process.env["LAB_MARIADB_IMAGE"] ?? "lab/mariadb",
 };
 const TOPIC = "appdb-cdc";
+/** The changefeed step's settings with the stack's defaults: TiCDC and Kafka at their in-network addresses. */
+const CHANGEFEED: ChangefeedSettings = {
+  ticdcUrl: `http://ticdc:${PORTS.ticdc}`,
+  kafkaBootstrap: KAFKA_BOOTSTRAP,
+  id: "appdb-to-kafka",
+  topic: TOPIC,
+  partitions: 1,
+  database: "appdb",
+};
 const API_DB_PASSWORD = "api-pw-in-test";
+const PURGE_DB_PASSWORD = "purge-pw-in-test";
 /** The migration step's secret variables, name → value, as the program passes them. */
 const SECRETS = migrationSecretEnvironment({
   rootPassword: "root-pw-in-test",
   adminPassword: "temp-password",
   apiDbPassword: API_DB_PASSWORD,
+  purgeDbPassword: PURGE_DB_PASSWORD,
 });
 /** How long the program's `wait` allows each container (waitTimeout in infra/src/components). */
 const WAIT_MS = { kafka: 180_000, service: 120_000, prometheus: 120_000 };
@@ -84,12 +115,11 @@ async function buildImage(
   workspace: string,
   tag: string,
   context = ROOT,
-): Promise<{ id: string; seconds: number; megabytes: number }> {
+): Promise<{ id: string; seconds: number; megabytes: number; stepsRun: number }> {
   const started = Date.now();
-  await docker(
+  const output = await docker(
     [
       "build",
-      "-q",
       ...LABEL,
       "--build-arg",
       `BASE_IMAGE=${LAB.node}`,
@@ -106,7 +136,13 @@ async function buildImage(
   const [id = "", bytes = "0"] = (
     await docker(["image", "inspect", "--format", "{{.Id}} {{.Size}}", tag])
   ).split(" ");
-  return { id, seconds: (Date.now() - started) / 1000, megabytes: Math.round(Number(bytes) / 1e6) };
+  return {
+    id,
+    seconds: (Date.now() - started) / 1000,
+    megabytes: Math.round(Number(bytes) / 1e6),
+    // The classic builder runs a step in a container unless its cache has it.
+    stepsRun: output.split("\n").filter((line) => line.includes("---> Running in")).length,
+  };
 }
 
 /** Runs `spec` as the program would (docker create, uploads, start), named `<NAME>-<alias>`. */
@@ -130,6 +166,31 @@ async function runSpec(
   return name;
 }
 
+/**
+ * What .dockerignore should let into the build context, from the working tree: the root manifests, compiler
+ * settings and Dockerfile; every workspace's package.json (npm ci checks them all against the lock file);
+ * and for the workspaces an image compiles (those with a tsconfig.build.json) their compiler settings and
+ * sources, tests excepted.
+ */
+function expectedContext(): string[] {
+  const workspaces = (
+    JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { workspaces: string[] }
+  ).workspaces;
+  const compiled = workspaces.filter((ws) => existsSync(join(ROOT, ws, "tsconfig.build.json")));
+  const sources = (ws: string): string[] =>
+    (readdirSync(join(ROOT, ws, "src"), { recursive: true, withFileTypes: true }) as Dirent[])
+      .filter((entry) => entry.isFile() && !entry.name.endsWith(".test.ts"))
+      .map((entry) => relative(ROOT, join(entry.parentPath, entry.name)));
+  return [
+    "Dockerfile",
+    "package-lock.json",
+    "package.json",
+    "tsconfig.json",
+    ...workspaces.map((ws) => `${ws}/package.json`),
+    ...compiled.flatMap((ws) => [`${ws}/tsconfig.build.json`, `${ws}/tsconfig.json`, ...sources(ws)]),
+  ].sort();
+}
+
 const jsonLines = (text: string): Record<string, unknown>[] =>
   text
     .split("\n")
@@ -141,8 +202,12 @@ describe(
   { timeout: 1_200_000 },
   () => {
     const network = `${NAME}-net`;
-    const containers = { db: `${NAME}-tidb`, kafka: "", api: "", consumer: "", prometheus: "" };
-    const images = { api: `${NAME}-api`, consumer: `${NAME}-consumer` };
+    const containers = { db: `${NAME}-tidb`, kafka: "", api: "", consumer: "", purge: "", prometheus: "" };
+    /** The Node service containers: the API image twice (the API, the token purge) and the consumer image. */
+    const services = () => [containers.api, containers.consumer, containers.purge];
+    const images = { api: `${NAME}-api`, consumer: `${NAME}-consumer`, ops: `${NAME}-ops` };
+    let ticdc: FakeTicdc | undefined;
+    let relay: NetworkRelay | undefined;
     let apiUrl = "";
     let prometheusUrl = "";
     const report: string[] = [];
@@ -154,7 +219,7 @@ describe(
         if (!(await imageExists(image)))
           throw new Error(`image ${image} is missing: run scripts/lab/build.sh`);
       }
-      for (const workspace of ["api", "consumer"] as const) {
+      for (const workspace of ["api", "consumer", "ops"] as const) {
         const built = await buildImage(workspace, images[workspace]);
         report.push(`${workspace} image ${built.megabytes} MB (built in ${built.seconds} s)`);
       }
@@ -183,24 +248,32 @@ describe(
       ]);
       report.push(`kafka healthy (the program's kafka-topics.sh probe) after ${kafkaMs} ms`);
 
-      // The topics the changefeed step creates: the CDC topic and its dead-letter topic, one partition each.
-      for (const topic of [TOPIC, dlqTopicOf(TOPIC)]) {
-        await docker([
-          "exec",
-          ...KAFKA_TOOL_ENV,
-          containers.kafka,
-          "/opt/kafka/bin/kafka-topics.sh",
-          "--bootstrap-server",
-          KAFKA_BOOTSTRAP,
-          "--create",
-          "--topic",
-          topic,
-          "--partitions",
-          "1",
-          "--replication-factor",
-          "1",
-        ]);
-      }
+      // The changefeed step exactly as the program runs it, in the ops image: it creates the topic and its
+      // dead-letter topic in Kafka, then the changefeed in TiCDC, here a local server answering like TiCDC's
+      // API, reached at the program's address (http://ticdc:8300) through a relay on the network's gateway.
+      ticdc = await new FakeTicdc().listen();
+      const ticdcAddress = new URL(ticdc.url);
+      relay = await relayFromNetwork(network, PORTS.ticdc, {
+        host: ticdcAddress.hostname,
+        port: Number(ticdcAddress.port),
+      });
+      const changefeedStarted = Date.now();
+      await docker([
+        "run",
+        "--rm",
+        ...LABEL,
+        "--network",
+        network,
+        "--add-host",
+        `ticdc:${relay.gateway}`,
+        ...Object.entries(changefeedEnvironment(CHANGEFEED)).flatMap(([key, value]) => [
+          "-e",
+          `${key}=${value}`,
+        ]),
+        images.ops,
+        ...CHANGEFEED_APPLY_COMMAND,
+      ]);
+      report.push(`changefeed step (ops image) done in ${Date.now() - changefeedStarted} ms`);
 
       // The init step as the program runs it: plain settings on the command line, secrets by name only.
       await docker(
@@ -248,6 +321,25 @@ describe(
         network,
       );
 
+      // The token purge: another entry point of the API image, with the program's default settings.
+      containers.purge = await runSpec(
+        serviceContainerSpec({
+          alias: "purge",
+          command: PURGE_COMMAND,
+          env: purgeEnvironment({
+            database: "appdb",
+            dbPassword: PURGE_DB_PASSWORD,
+            intervalSeconds: 300,
+            graceSeconds: 86_400,
+            batchSize: 1000,
+            logLevel: "info",
+          }),
+          healthPort: PURGE_METRICS_PORT,
+        }),
+        images.api,
+        network,
+      );
+
       // Prometheus as the program configures it: its flags, the generated configuration and rules as uploads,
       // and a data volume at /prometheus. Only the api and consumer targets exist here.
       const prometheusHostPort = await freePort();
@@ -262,28 +354,43 @@ describe(
 
     after(async () => {
       for (const line of report) console.log(`container test: ${line}`);
+      await relay?.close();
+      await ticdc?.close();
       await removeLabelled(TEST_RUN_ID);
       for (const image of Object.values(images)) await docker(["rmi", "-f", image]).catch(() => "");
     });
 
-    it("Kafka, both services and Prometheus become healthy through the program's own healthchecks", async () => {
-      const [apiMs, consumerMs, prometheusMs] = await Promise.all([
-        waitHealthy(containers.api, WAIT_MS.service),
-        waitHealthy(containers.consumer, WAIT_MS.service),
+    it("Kafka, the services and Prometheus become healthy through the program's own healthchecks", async () => {
+      const [apiMs, consumerMs, purgeMs, prometheusMs] = await Promise.all([
+        ...services().map((container) => waitHealthy(container, WAIT_MS.service)),
         waitHealthy(containers.prometheus, WAIT_MS.prometheus),
       ]);
       report.push(
-        `healthy after ${apiMs} ms (api), ${consumerMs} ms (consumer), ${prometheusMs} ms (prometheus)`,
+        `healthy after ${apiMs} ms (api), ${consumerMs} ms (consumer), ${purgeMs} ms (purge), ${prometheusMs} ms (prometheus)`,
       );
-      for (const container of [
-        containers.kafka,
-        containers.api,
-        containers.consumer,
-        containers.prometheus,
-      ]) {
+      for (const container of [containers.kafka, ...services(), containers.prometheus]) {
         const probe = await docker(["inspect", "--format", "{{json .Config.Healthcheck.Test}}", container]);
         assert.match(probe, /^\["CMD-SHELL",/, `${container} runs the spec's probe`);
       }
+    });
+
+    it("the changefeed step, run from the ops image, created both topics in Kafka and the changefeed in TiCDC", async () => {
+      const topics = await docker([
+        "exec",
+        ...KAFKA_TOOL_ENV,
+        containers.kafka,
+        "/opt/kafka/bin/kafka-topics.sh",
+        "--bootstrap-server",
+        KAFKA_BOOTSTRAP,
+        "--list",
+      ]);
+      assert.deepEqual(
+        topics.split("\n").filter((t) => !t.startsWith("__")),
+        [TOPIC, dlqTopicOf(TOPIC)],
+      );
+      const feed = ticdc?.feed(CHANGEFEED.id);
+      assert.equal(feed?.sink_uri, sinkUri(TOPIC, 1, KAFKA_BOOTSTRAP));
+      assert.equal(feed?.state, "normal");
     });
 
     it("the API answers through its published port: health, readiness, login with the seed admin, /me and logout", async () => {
@@ -316,7 +423,7 @@ describe(
       );
     });
 
-    it("a real Prometheus, configured by the program, scrapes both services", async () => {
+    it("a real Prometheus, configured by the program, scrapes the three services", async () => {
       const deadline = Date.now() + 90_000;
       let health: Record<string, string> = {};
       while (Date.now() < deadline) {
@@ -326,12 +433,23 @@ describe(
             data: { activeTargets: { labels: { job: string }; health: string }[] };
           };
           health = Object.fromEntries(body.data.activeTargets.map((t) => [t.labels.job, t.health]));
-          if (health["api"] === "up" && health["consumer"] === "up") break;
+          if (health["api"] === "up" && health["consumer"] === "up" && health["purge"] === "up") break;
         }
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
-      assert.equal(health["api"], "up");
-      assert.equal(health["consumer"], "up");
+      assert.deepEqual([health["api"], health["consumer"], health["purge"]], ["up", "up", "up"]);
+    });
+
+    it("the token purge logs in as its own account and logs its first run", async () => {
+      const deadline = Date.now() + 30_000;
+      let run: Record<string, unknown> | undefined;
+      while (Date.now() < deadline && run === undefined) {
+        run = jsonLines(await docker(["logs", containers.purge])).find(
+          (l) => l["action"] === "tokens_purged",
+        );
+        if (run === undefined) await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      assert.equal(run?.["count"], 0);
     });
 
     it("the consumer logs canal-json change events produced to the topic, redacted", async () => {
@@ -389,8 +507,8 @@ describe(
       report.push(`DlqMessages alert ${state} in Prometheus`);
     });
 
-    it("every line either service writes, on stdout or stderr, is one JSON object", async () => {
-      for (const container of [containers.api, containers.consumer]) {
+    it("every line each service writes, on stdout or stderr, is one JSON object", async () => {
+      for (const container of services()) {
         const { stdout, stderr } = await dockerLogs(container);
         const lines = (stdout + stderr).split("\n").filter((line) => line !== "");
         assert.ok(lines.length > 0, `${container} logged nothing`);
@@ -403,10 +521,9 @@ describe(
       }
     });
 
-    it("each runs as its image's non-root user: node for the services, appuser for Kafka, nobody for Prometheus", async () => {
+    it("each runs as its image's non-root user: node for the project's images, appuser for Kafka, nobody for Prometheus", async () => {
       const expected = [
-        [containers.api, "node", "1000"],
-        [containers.consumer, "node", "1000"],
+        ...services().map((container) => [container, "node", "1000"] as const),
         [containers.kafka, "appuser", "1000"],
         [containers.prometheus, "nobody", "65534"],
       ] as const;
@@ -414,10 +531,17 @@ describe(
         assert.equal(await docker(["inspect", "--format", "{{.Config.User}}", container]), user, container);
         assert.equal(await docker(["exec", container, "id", "-u"]), uid, container);
       }
+      for (const image of Object.values(images)) {
+        assert.equal(
+          await docker(["image", "inspect", "--format", "{{.Config.User}}", image]),
+          "node",
+          image,
+        );
+      }
     });
 
-    it("both services exit 0 within 10 s of docker stop (node is PID 1 and drains on SIGTERM)", async () => {
-      for (const container of [containers.api, containers.consumer]) {
+    it("every service exits 0 within 10 s of docker stop (node is PID 1 and drains on SIGTERM)", async () => {
+      for (const container of services()) {
         assert.match(await docker(["exec", container, "cat", "/proc/1/cmdline"]), /^node\0/, container);
         const started = Date.now();
         await docker(["stop", "--time", "10", container]);
@@ -428,6 +552,35 @@ describe(
         );
         assert.equal(exitCode, "0", `${container} exit code`);
         assert.ok(stopMs < 10_000, `${container} took ${stopMs} ms to stop`);
+      }
+    });
+
+    it("the build context holds the manifests, compiler settings and sources of the image workspaces, nothing else", async () => {
+      const probe = `${NAME}-context-probe`;
+      try {
+        await docker(["build", "-q", ...LABEL, "-t", probe, "-f", "-", ROOT], {
+          env: { ...process.env, DOCKER_BUILDKIT: "0" },
+          input: `FROM ${LAB.node}\nCOPY . /context\n`,
+        });
+        const sent = await docker([
+          "run",
+          "--rm",
+          ...LABEL,
+          "--workdir",
+          "/context",
+          probe,
+          "find",
+          ".",
+          "-type",
+          "f",
+        ]);
+        const files = sent
+          .split("\n")
+          .map((file) => file.replace(/^\.\//, ""))
+          .sort();
+        assert.deepEqual(files, expectedContext());
+      } finally {
+        await docker(["rmi", probe]).catch(() => "");
       }
     });
 
@@ -443,7 +596,8 @@ describe(
         appendFileSync(join(copy, "infra", "index.ts"), "// changed\n");
         const original = await docker(["image", "inspect", "--format", "{{.Id}}", images.api]);
         const rebuilt = await buildImage("api", `${NAME}-api-context`, copy);
-        assert.equal(rebuilt.id, original, "the image changed: something outside the context reached it");
+        assert.equal(rebuilt.stepsRun, 0, "a build step ran again: something outside the context reached it");
+        assert.equal(rebuilt.id, original);
         report.push(
           `api image rebuilt from cache in ${rebuilt.seconds} s after a change outside its context`,
         );

@@ -20,6 +20,16 @@ describe("stack config", () => {
     assert.equal(config.tidbVersion, "v8.5.4");
     assert.equal(config.adminEmail, "admin@test.com");
     assert.equal(config.exposeInternalPorts, false);
+    assert.equal(config.imagePlatform, undefined);
+  });
+
+  it("reads monitoring from its flag alone: off means no monitoring settings even with a Grafana password set", () => {
+    assert.equal(load({ monitoring: "false" }).monitoring, undefined);
+    assert.notEqual(load({}).monitoring, undefined);
+  });
+
+  it("accepts a Docker platform for the images", () => {
+    assert.equal(load({ imagePlatform: "linux/arm64/v8" }).imagePlatform, "linux/arm64/v8");
   });
 
   const invalid: [Record<string, string>, string, RegExp][] = [
@@ -34,6 +44,9 @@ describe("stack config", () => {
     [{ topic: "bad topic" }, "topic", /topic name/],
     [{ exposeInternalPorts: "sometimes" }, "exposeInternalPorts", /true or false/],
     [{ adminEmail: "nobody" }, "adminEmail", /email/],
+    [{ pdCount: "4" }, "pdCount", /use 1, 3 or 5/],
+    [{ imagePlatform: "arm64" }, "imagePlatform", /linux\/amd64.*remove it to build for this machine/],
+    [{ imagePlatform: "linux/arm64 --squash" }, "imagePlatform", /platform like/],
   ];
   for (const [config, key, problem] of invalid) {
     it(`fails at preview naming ${key} when it is ${JSON.stringify(config[key])}`, () => {

@@ -1,5 +1,27 @@
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { clusterIdFor } from "../../src/components/kafka.ts";
+import {
+  type ContainerSpec,
+  dockerRunFlags,
+  grafanaContainerSpec,
+  kafkaContainerSpec,
+  pdContainerSpec,
+  prometheusContainerSpec,
+  serviceContainerSpec,
+  ticdcContainerSpec,
+  tidbContainerSpec,
+  tikvContainerSpec,
+} from "../../src/lib/container-specs.ts";
+import {
+  apiEnvironment,
+  consumerEnvironment,
+  PURGE_COMMAND,
+  purgeEnvironment,
+} from "../../src/lib/service-env.ts";
 import { DEFAULT_SECRETS, runProgram, type DeclaredResource, type ProgramRun } from "../harness.ts";
 
 const CONTAINER = "docker:index/container:Container";
@@ -57,6 +79,7 @@ describe("the stack with the default config", () => {
       "tidbstack-kafka": "kafka",
       "tidbstack-api": "api",
       "tidbstack-consumer": "consumer",
+      "tidbstack-purge": "purge",
       "tidbstack-monitoring-prometheus": "prometheus",
       "tidbstack-monitoring-grafana": "grafana",
     };
@@ -125,7 +148,7 @@ describe("the stack with the default config", () => {
     assert.equal(flag(tikv, "advertise-status-addr"), "tikv:20180");
     assert.equal(flag(tikv, "status-addr"), "0.0.0.0:20180");
     assert.equal(flag(tikv, "pd"), "pd:2379");
-    assert.deepEqual(tikv.inputs["ulimits"], [{ name: "nofile", soft: 1048576, hard: 1048576 }]);
+    assert.deepEqual(tikv.inputs["ulimits"], [{ name: "nofile", soft: 65536, hard: 65536 }]);
     assert.equal(tikv.inputs["memory"], 2048);
     const config = upload(tikv, "/etc/tikv/tikv.toml");
     assert.match(config, /reserve-space = "0MB"/);
@@ -262,11 +285,13 @@ describe("the stack with the default config", () => {
       "DB_PORT",
       "DB_USER",
       "LOGIN_RATE_LIMIT_PER_MINUTE",
+      "LOGIN_RATE_LIMIT_STORE",
       "LOG_LEVEL",
       "PORT",
       "TOKEN_TTL_SECONDS",
       "TRUST_PROXY",
     ]);
+    assert.equal(env["LOGIN_RATE_LIMIT_STORE"], "memory");
     assert.equal(env["DB_HOST"], "tidb");
     assert.equal(env["DB_PORT"], "4000");
     assert.equal(env["DB_USER"], "api");
@@ -298,7 +323,7 @@ describe("the stack with the default config", () => {
       CHANGEFEED_ID: "appdb-to-kafka",
       CHANGEFEED_SINK_URI:
         "kafka://kafka:19092/appdb-cdc?protocol=canal-json&enable-tidb-extension=true&partition-num=1&replication-factor=1&max-message-bytes=1048576",
-      CHANGEFEED_FILTER: "appdb.*",
+      CHANGEFEED_FILTER: "appdb.*,!appdb.login_rate_limits",
       KAFKA_BROKERS: "kafka:19092",
       KAFKA_TOPIC: "appdb-cdc",
       KAFKA_DLQ_TOPIC: "appdb-cdc.dlq",
@@ -336,8 +361,10 @@ describe("the stack with the default config", () => {
       "ADMIN_PASSWORD",
       "APP_DB_PASSWORD",
       "DB_PASSWORD",
+      "PURGE_DB_PASSWORD",
     ]);
     assert.deepEqual(container("tidbstack-api").secretInputs, ["envs"]);
+    assert.deepEqual(container("tidbstack-purge").secretInputs, ["envs"]);
     for (const step of run.ofType(COMMAND)) {
       for (const key of ["create", "update", "delete"]) {
         const value = step.inputs[key];
@@ -412,6 +439,7 @@ describe("the stack with the default config", () => {
         "ticdc ticdc:8300",
         "api api:3000",
         "consumer consumer:9464",
+        "purge purge:9465",
       ],
     );
     const rules = JSON.parse(upload(prometheus, "/etc/prometheus/rules/tidbstack.yml")) as {
@@ -599,5 +627,174 @@ describe("the image builds, wherever Pulumi runs the program from", () => {
     } finally {
       process.chdir(root);
     }
+  });
+});
+
+describe("the containers the program declares", () => {
+  it("run exactly the specs the container test can run with docker run", async () => {
+    const run = await runProgram({ pdCount: "3", tikvCount: "3" });
+    const pd = "pd:2379,pd1:2379,pd2:2379";
+    const specs: Record<string, ContainerSpec> = {
+      "tidbstack-tidb-pd": pdContainerSpec({ index: 0 }),
+      "tidbstack-tidb-pd1": pdContainerSpec({ index: 1 }),
+      "tidbstack-tidb-pd2": pdContainerSpec({ index: 2 }),
+      "tidbstack-tidb-tikv": tikvContainerSpec({ index: 0, pd, memoryMb: 2048 }),
+      "tidbstack-tidb-tikv1": tikvContainerSpec({ index: 1, pd, memoryMb: 2048 }),
+      "tidbstack-tidb-tikv2": tikvContainerSpec({ index: 2, pd, memoryMb: 2048 }),
+      "tidbstack-tidb-tidb": tidbContainerSpec({ pd, memoryMb: 1024 }),
+      "tidbstack-ticdc": ticdcContainerSpec({ pd }),
+      "tidbstack-kafka": kafkaContainerSpec({ clusterId: clusterIdFor("tidbstack-kafka"), heapMb: 512 }),
+      "tidbstack-monitoring-prometheus": prometheusContainerSpec({ pdCount: 3, tikvCount: 3 }),
+      "tidbstack-monitoring-grafana": grafanaContainerSpec({
+        adminPassword: DEFAULT_SECRETS.grafanaAdminPassword,
+      }),
+      "tidbstack-api": serviceContainerSpec({
+        alias: "api",
+        env: apiEnvironment({
+          database: "appdb",
+          dbPassword: DEFAULT_SECRETS.apiDbPassword,
+          tokenTtlSeconds: 3600,
+          loginRateLimitPerMinute: 10,
+          logLevel: "info",
+        }),
+        healthPort: 3000,
+      }),
+      "tidbstack-consumer": serviceContainerSpec({
+        alias: "consumer",
+        env: consumerEnvironment({ topic: "appdb-cdc", logLevel: "info" }),
+        healthPort: 9464,
+      }),
+      "tidbstack-purge": serviceContainerSpec({
+        alias: "purge",
+        command: PURGE_COMMAND,
+        env: purgeEnvironment({
+          database: "appdb",
+          dbPassword: DEFAULT_SECRETS.purgeDbPassword,
+          intervalSeconds: 300,
+          graceSeconds: 86_400,
+          batchSize: 1000,
+          logLevel: "info",
+        }),
+        healthPort: 9465,
+      }),
+    };
+    assert.deepEqual(
+      run
+        .ofType(CONTAINER)
+        .map((c) => c.name)
+        .sort(),
+      Object.keys(specs).sort(),
+    );
+    for (const c of run.ofType(CONTAINER)) {
+      const spec = specs[c.name];
+      assert.ok(spec !== undefined);
+      assert.deepEqual(
+        c.inputs["command"],
+        spec.command === undefined ? undefined : [...spec.command],
+        c.name,
+      );
+      assert.deepEqual(
+        Object.fromEntries(
+          ((c.inputs["envs"] as string[] | undefined) ?? []).map((e) => [
+            e.slice(0, e.indexOf("=")),
+            e.slice(e.indexOf("=") + 1),
+          ]),
+        ),
+        spec.env,
+        c.name,
+      );
+      assert.deepEqual(
+        c.inputs["healthcheck"],
+        { ...spec.healthcheck, tests: [...spec.healthcheck.tests] },
+        c.name,
+      );
+      assert.deepEqual(c.inputs["uploads"] ?? [], spec.uploads, c.name);
+      assert.deepEqual(c.inputs["ulimits"] ?? [], spec.ulimits, c.name);
+      assert.equal(c.inputs["memory"], spec.memoryMb, c.name);
+      assert.equal(c.inputs["user"], spec.user, c.name);
+      assert.deepEqual(aliases(c), [spec.alias], c.name);
+      assert.deepEqual(
+        ((c.inputs["volumes"] as { containerPath: string }[] | undefined) ?? []).map((v) => v.containerPath),
+        spec.dataPath === undefined ? [] : [spec.dataPath],
+        c.name,
+      );
+    }
+  });
+
+  it("give docker run the spec's alias, environment, healthcheck, limits", () => {
+    const flags = dockerRunFlags(tikvContainerSpec({ index: 1, pd: "pd:2379", memoryMb: 1024 }));
+    const after = (name: string) => flags[flags.indexOf(name) + 1];
+    assert.equal(after("--network-alias"), "tikv1");
+    assert.equal(after("--health-cmd"), "wget -qO /dev/null http://127.0.0.1:20180/status");
+    assert.equal(after("--health-start-period"), "60s");
+    assert.equal(after("--ulimit"), "nofile=65536:65536");
+    assert.equal(after("--memory"), "1024m");
+    assert.ok(!flags.includes("--health-start-interval"));
+    assert.deepEqual(
+      dockerRunFlags(kafkaContainerSpec({ clusterId: "c", heapMb: 256 })).filter(
+        (f, i, all) => all[i - 1] === "-e" && f.startsWith("KAFKA_HEAP_OPTS="),
+      ),
+      ["KAFKA_HEAP_OPTS=-Xmx256m -Xms256m"],
+    );
+  });
+});
+
+describe("the program's sources", () => {
+  const infra = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+  const sources = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory()
+        ? sources(join(dir, entry.name))
+        : entry.name.endsWith(".ts")
+          ? [join(dir, entry.name)]
+          : [],
+    );
+
+  it("import no service's source: only their own modules, Node and Pulumi", () => {
+    const files = [join(infra, "index.ts"), ...sources(join(infra, "src"))];
+    assert.ok(files.length > 10);
+    for (const file of files) {
+      for (const [, specifier = ""] of readFileSync(file, "utf8").matchAll(
+        /^(?:import|export)[^"']*from ["']([^"']+)["']/gm,
+      )) {
+        if (specifier.startsWith(".")) {
+          const target = relative(infra, resolve(dirname(file), specifier));
+          assert.ok(!target.startsWith("..") && !target.startsWith("test"), `${file} imports ${specifier}`);
+        } else {
+          assert.match(specifier, /^(node:|@pulumi\/)/, `${file} imports ${specifier}`);
+        }
+      }
+    }
+    const manifest = JSON.parse(readFileSync(join(infra, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    assert.deepEqual(
+      Object.keys(manifest.dependencies).filter((name) => !name.startsWith("@pulumi/")),
+      [],
+    );
+  });
+});
+
+describe("the stack outputs", () => {
+  it("never hold an undefined value, whatever the config", async () => {
+    const { grafanaAdminPassword: _unused, ...noGrafana } = DEFAULT_SECRETS;
+    const runs = [
+      await runProgram({}),
+      await runProgram({ exposeInternalPorts: "true" }),
+      await runProgram({ monitoring: "false" }, { secrets: noGrafana }),
+    ];
+    for (const run of runs) {
+      for (const [key, value] of Object.entries(run.outputs)) assert.notEqual(value, undefined, key);
+    }
+    assert.ok("prometheusUrl" in (runs[1]?.outputs ?? {}));
+    assert.ok(!("prometheusUrl" in (runs[0]?.outputs ?? {})));
+  });
+});
+
+describe("the stack with imagePlatform", () => {
+  it("builds every service image for that platform", async () => {
+    const run = await runProgram({ imagePlatform: "linux/arm64" });
+    const platforms = run.ofType(IMAGE).map((i) => (i.inputs["build"] as Inputs)["platform"]);
+    assert.deepEqual(platforms, ["linux/arm64", "linux/arm64", "linux/arm64"]);
   });
 });
