@@ -10,16 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import {
-  appendFileSync,
-  cpSync,
-  type Dirent,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -178,7 +169,7 @@ function expectedContext(): string[] {
   ).workspaces;
   const compiled = workspaces.filter((ws) => existsSync(join(ROOT, ws, "tsconfig.build.json")));
   const sources = (ws: string): string[] =>
-    (readdirSync(join(ROOT, ws, "src"), { recursive: true, withFileTypes: true }) as Dirent[])
+    readdirSync(join(ROOT, ws, "src"), { recursive: true, withFileTypes: true })
       .filter((entry) => entry.isFile() && !entry.name.endsWith(".test.ts"))
       .map((entry) => relative(ROOT, join(entry.parentPath, entry.name)));
   return [
