@@ -44,7 +44,10 @@ ensure_test_dependencies "$root"
 # etcd and kube-apiserver for the Kubernetes target's API-server test (exports ETCD_BIN, KUBE_APISERVER_BIN).
 ensure_kube_binaries "$root"
 # A Docker engine and the lab base images, for the container test; if they cannot be had, the run fails
-# here rather than skipping that test.
-bash scripts/lab/build.sh
+# here rather than skipping that test. The tests get each image by its recipe's own tag (LAB_*_IMAGE).
+lab_images=$(bash scripts/lab/build.sh)
+while IFS='=' read -r variable image; do
+  export "$variable=$image"
+done < <(grep -E '^LAB_[A-Z]+_IMAGE=' <<< "$lab_images")
 echo "test dependencies ready in $(( $(date +%s) - started )) s" >&2
 exec node --conditions=source testenv/src/run.ts -- "${node_test[@]}" "${patterns[@]}"

@@ -16,8 +16,14 @@ export {
   dockerAvailable,
   dockerLogs,
   imageExists,
+  type NetworkRelay,
+  relayFromNetwork,
   removeLabelled,
+  runContainer,
+  type ContainerRun,
+  type ContainerUpload,
   TEST_LABEL,
+  TEST_RUN_ID,
   waitHealthy,
 } from "./docker.ts";
 

@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dockerAvailable, removeLabelled } from "./docker.ts";
+import { dockerAvailable, removeLabelled, TEST_RUN_ID } from "./docker.ts";
 import { startKafka } from "./kafka.ts";
 import { startMariaDb } from "./mariadb.ts";
 import { killRecordedProcesses } from "./processes.ts";
@@ -23,6 +23,7 @@ if (command === undefined) {
 
 const pids = mkdtempSync(join(tmpdir(), "tidbstack-pids-"));
 process.env["TESTENV_PID_DIR"] = pids;
+process.env["TESTENV_RUN_ID"] = TEST_RUN_ID;
 
 function cleanUp(): void {
   const killed = killRecordedProcesses(pids);
@@ -54,8 +55,9 @@ async function main(): Promise<number> {
     return code;
   } finally {
     await Promise.all([database.destroy(), kafka.destroy()]);
-    // Containers, networks and volumes a container test left behind if it crashed before its own clean-up.
-    if (await dockerAvailable()) await removeLabelled();
+    // Containers, networks and volumes this run's container tests left behind if they crashed before their
+    // own clean-up.
+    if (await dockerAvailable()) await removeLabelled(TEST_RUN_ID);
   }
 }
 

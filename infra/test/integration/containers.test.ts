@@ -1,32 +1,45 @@
 /**
- * Builds the API and consumer images from their Dockerfiles and runs them on a Docker network the way the
- * Pulumi program does: the migration as a one-off container of the API image, then the two services with
- * the environments the program gives them (imported from its own code), against a MariaDB standing in for
- * TiDB and an Apache Kafka configured by the program's own Kafka settings. Base images are the lab images
- * of scripts/lab/build.sh (no registry here); everything created is labelled and removed afterwards.
+ * Builds the service images from the root Dockerfile and runs the stack's containers on a Docker network
+ * from the very specs the Pulumi program deploys (infra/src/lib/container-specs.ts): commands, environments,
+ * healthchecks, uploads and data volumes, translated to `docker create` flags by the program's own
+ * dockerRunFlags. Kafka and Prometheus run on lab images laid out like apache/kafka and prom/prometheus;
+ * the migration runs as the program's one-off container; the API, the consumer and the token purge run with
+ * the program's environments against a MariaDB standing in for TiDB. Every container is awaited as the program awaits
+ * it: until Docker reports its own healthcheck healthy. Base images are the lab images of
+ * scripts/lab/build.sh (no registry here); everything created is labelled and removed afterwards.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { Kafka, logLevel } from "kafkajs";
-import { getLogger } from "@tidbstack/service-kit";
 import {
   docker,
   dockerAvailable,
   dockerLogs,
   freePort,
   imageExists,
+  type NetworkRelay,
+  relayFromNetwork,
   removeLabelled,
+  runContainer,
   TEST_LABEL,
+  TEST_RUN_ID,
   waitHealthy,
 } from "@tidbstack/testenv";
-import { ensureTopics } from "../../../ops/src/topics.ts";
 import { rowMessage } from "../../../consumer/test/fixtures.ts";
+import { FakeTicdc } from "../../../ops/test/fakes/ticdc.ts";
 import { clusterIdFor } from "../../src/components/kafka.ts";
+import {
+  type ContainerSpec,
+  dockerRunFlags,
+  kafkaContainerSpec,
+  prometheusContainerSpec,
+  serviceContainerSpec,
+} from "../../src/lib/container-specs.ts";
+import { PROMETHEUS_PORT } from "../../src/lib/monitoring/prometheus-config.ts";
 import {
   API_PORT,
   apiEnvironment,
@@ -36,382 +49,553 @@ import {
   MIGRATION_COMMAND,
   migrationEnvironment,
   migrationSecretEnvironment,
+  PURGE_COMMAND,
+  PURGE_METRICS_PORT,
+  purgeEnvironment,
 } from "../../src/lib/service-env.ts";
-import { alertRules } from "../../src/lib/monitoring/alert-rules.ts";
-import { PROMETHEUS_PORT, prometheusConfig } from "../../src/lib/monitoring/prometheus-config.ts";
-import { kafkaEnvironment, PORTS } from "../../src/lib/topology.ts";
+import {
+  CHANGEFEED_APPLY_COMMAND,
+  changefeedEnvironment,
+  type ChangefeedSettings,
+} from "../../src/lib/steps.ts";
+import { KAFKA_BOOTSTRAP, PORTS, sinkUri } from "../../src/lib/topology.ts";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
-const RUN = randomBytes(4).toString("hex");
-const NAME = `tidbstack-test-${RUN}`;
-const LABEL = ["--label", `${TEST_LABEL}=${RUN}`];
-const KAFKA_IMAGE = "lab/kafka:3.9.1";
-const BASE_IMAGE = process.env["LAB_NODE_IMAGE"] ?? "lab/node:24";
-const SECRETS = {
-  DB_PASSWORD: "root-pw-in-test",
-  ADMIN_PASSWORD: "temp-password",
-  APP_DB_PASSWORD: "api-pw-in-test",
-  PURGE_DB_PASSWORD: "purge-pw-in-test",
+const NAME = `tidbstack-test-${randomBytes(4).toString("hex")}`;
+const LABEL = ["--label", `${TEST_LABEL}=${TEST_RUN_ID}`];
+/**
+ * The lab images by their recipe's own tag, as scripts/test.sh exports them from scripts/lab/build.sh (the
+ * plain tags name whichever recipe was built last on this engine).
+ */
+const LAB = {
+  node: process.env["LAB_NODE_IMAGE"] ?? "lab/node:24",
+  kafka: process.env["LAB_KAFKA_IMAGE"] ?? "lab/kafka:3.9.1",
+  prometheus: process.env["LAB_PROMETHEUS_IMAGE"] ?? "lab/prometheus",
+  mariadb: process.env["LAB_MARIADB_IMAGE"] ?? "lab/mariadb",
 };
 const TOPIC = "appdb-cdc";
-const env = (vars: Record<string, string>): string[] =>
-  Object.entries(vars).flatMap(([key, value]) => ["-e", `${key}=${value}`]);
+/** The changefeed step's settings with the stack's defaults: TiCDC and Kafka at their in-network addresses. */
+const CHANGEFEED: ChangefeedSettings = {
+  ticdcUrl: `http://ticdc:${PORTS.ticdc}`,
+  kafkaBootstrap: KAFKA_BOOTSTRAP,
+  id: "appdb-to-kafka",
+  topic: TOPIC,
+  partitions: 1,
+  database: "appdb",
+};
+const API_DB_PASSWORD = "api-pw-in-test";
+const PURGE_DB_PASSWORD = "purge-pw-in-test";
+/** The migration step's secret variables, name → value, as the program passes them. */
+const SECRETS = migrationSecretEnvironment({
+  rootPassword: "root-pw-in-test",
+  adminPassword: "temp-password",
+  apiDbPassword: API_DB_PASSWORD,
+  purgeDbPassword: PURGE_DB_PASSWORD,
+});
+/** How long the program's `wait` allows each container (waitTimeout in infra/src/components). */
+const WAIT_MS = { kafka: 180_000, service: 120_000, prometheus: 120_000 };
+/** The Kafka tools run from `docker exec` with a small heap of their own, as the program's probe does. */
+const KAFKA_TOOL_ENV = ["--env", "KAFKA_HEAP_OPTS=-Xms32m -Xmx128m"];
 
-async function dockerBuild(
-  service: "api" | "consumer",
-): Promise<{ image: string; seconds: number; megabytes: number }> {
-  const image = `${NAME}-${service}`;
+/**
+ * Builds `workspace`'s image from the root Dockerfile with `context` as build context. The classic builder:
+ * a Docker CLI without buildx cannot use BuildKit. The program builds with BuildKit through the engine's
+ * API; the Dockerfile is written for both.
+ */
+async function buildImage(
+  workspace: string,
+  tag: string,
+  context = ROOT,
+): Promise<{ id: string; seconds: number; megabytes: number; stepsRun: number }> {
   const started = Date.now();
-  await docker(
+  const output = await docker(
     [
       "build",
-      "-q",
       ...LABEL,
       "--build-arg",
-      `BASE_IMAGE=${BASE_IMAGE}`,
+      `BASE_IMAGE=${LAB.node}`,
+      "--build-arg",
+      `WORKSPACE=${workspace}`,
       "-f",
-      `${ROOT}/${service}/Dockerfile`,
+      join(context, "Dockerfile"),
       "-t",
-      image,
-      ROOT,
+      tag,
+      context,
     ],
-    {
-      env: { ...process.env, DOCKER_BUILDKIT: "0" },
-      timeoutMs: 900_000,
-    },
+    { env: { ...process.env, DOCKER_BUILDKIT: "0" }, timeoutMs: 900_000 },
   );
-  const bytes = Number(await docker(["image", "inspect", "--format", "{{.Size}}", image]));
-  return { image, seconds: (Date.now() - started) / 1000, megabytes: Math.round(bytes / 1e6) };
+  const [id = "", bytes = "0"] = (
+    await docker(["image", "inspect", "--format", "{{.Id}} {{.Size}}", tag])
+  ).split(" ");
+  return {
+    id,
+    seconds: (Date.now() - started) / 1000,
+    megabytes: Math.round(Number(bytes) / 1e6),
+    // The classic builder runs a step in a container unless its cache has it.
+    stepsRun: output.split("\n").filter((line) => line.includes("---> Running in")).length,
+  };
 }
 
-describe("the API and consumer images, built and run on a Docker engine", { timeout: 1_200_000 }, () => {
-  const network = `${NAME}-net`;
-  const containers = {
-    db: `${NAME}-tidb`,
-    kafka: `${NAME}-kafka`,
-    api: `${NAME}-api`,
-    consumer: `${NAME}-consumer`,
-    prometheus: `${NAME}-prometheus`,
-  };
-  const images = { api: "", consumer: "" };
-  let apiUrl = "";
-  let prometheusUrl = "";
-  let kafkaHostPort = 0;
-  const report: string[] = [];
+/** Runs `spec` as the program would (docker create, uploads, start), named `<NAME>-<alias>`. */
+async function runSpec(
+  spec: ContainerSpec,
+  image: string,
+  network: string,
+  extraFlags: string[] = [],
+): Promise<string> {
+  const name = `${NAME}-${spec.alias}`;
+  await runContainer({
+    name,
+    image,
+    network,
+    runId: TEST_RUN_ID,
+    flags: [...dockerRunFlags(spec), ...extraFlags],
+    command: spec.command,
+    uploads: spec.uploads,
+    dataPath: spec.dataPath,
+  });
+  return name;
+}
 
-  before(async () => {
-    if (!(await dockerAvailable()))
-      throw new Error("no Docker engine answers: scripts/lab/build.sh starts one (npm test runs it)");
-    for (const image of [BASE_IMAGE, KAFKA_IMAGE, "lab/mariadb", "lab/prometheus"]) {
-      if (!(await imageExists(image))) throw new Error(`image ${image} is missing: run scripts/lab/build.sh`);
-    }
-    const [api, consumer] = [await dockerBuild("api"), await dockerBuild("consumer")];
-    images.api = api.image;
-    images.consumer = consumer.image;
-    report.push(
-      `api image ${api.megabytes} MB (built in ${api.seconds} s)`,
-      `consumer image ${consumer.megabytes} MB (built in ${consumer.seconds} s)`,
-    );
+/**
+ * What .dockerignore should let into the build context, from the working tree: the root manifests, compiler
+ * settings and Dockerfile; every workspace's package.json (npm ci checks them all against the lock file);
+ * and for the workspaces an image compiles (those with a tsconfig.build.json) their compiler settings and
+ * sources, tests excepted.
+ */
+function expectedContext(): string[] {
+  const workspaces = (
+    JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { workspaces: string[] }
+  ).workspaces;
+  const compiled = workspaces.filter((ws) => existsSync(join(ROOT, ws, "tsconfig.build.json")));
+  const sources = (ws: string): string[] =>
+    readdirSync(join(ROOT, ws, "src"), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile() && !entry.name.endsWith(".test.ts"))
+      .map((entry) => relative(ROOT, join(entry.parentPath, entry.name)));
+  return [
+    "Dockerfile",
+    "package-lock.json",
+    "package.json",
+    "tsconfig.json",
+    ...workspaces.map((ws) => `${ws}/package.json`),
+    ...compiled.flatMap((ws) => [`${ws}/tsconfig.build.json`, `${ws}/tsconfig.json`, ...sources(ws)]),
+  ].sort();
+}
 
-    await docker(["network", "create", ...LABEL, network]);
-    await docker([
-      "run",
-      "-d",
-      ...LABEL,
-      "--name",
-      containers.db,
-      "--network",
-      network,
-      "--network-alias",
-      "tidb",
-      "lab/mariadb",
-    ]);
-    // The stack's own Kafka settings, with the host listener moved to a free port for this test's producer.
-    kafkaHostPort = await freePort();
-    const kafkaEnv = {
-      ...kafkaEnvironment(clusterIdFor(NAME), 256),
-      KAFKA_LISTENERS: `CONTROLLER://:${PORTS.kafkaController},PLAINTEXT://:${PORTS.kafkaInternal},PLAINTEXT_HOST://:${kafkaHostPort}`,
-      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://kafka:${PORTS.kafkaInternal},PLAINTEXT_HOST://127.0.0.1:${kafkaHostPort}`,
-    };
-    await docker([
-      "run",
-      "-d",
-      ...LABEL,
-      "--name",
-      containers.kafka,
-      "--network",
-      network,
-      "--network-alias",
-      "kafka",
-      "-p",
-      `127.0.0.1:${kafkaHostPort}:${kafkaHostPort}`,
-      ...env(kafkaEnv),
-      KAFKA_IMAGE,
-    ]);
-    await waitHealthy(containers.db, 120_000);
+const jsonLines = (text: string): Record<string, unknown>[] =>
+  text
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
-    const kafka = new Kafka({
-      clientId: "container-test",
-      brokers: [`127.0.0.1:${kafkaHostPort}`],
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 30, initialRetryTime: 500, maxRetryTime: 2000 },
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(
-      admin,
-      [
-        { topic: TOPIC, partitions: 1 },
-        { topic: dlqTopicOf(TOPIC), partitions: 1 },
-      ],
-      getLogger("test"),
-    );
-    await admin.disconnect();
+describe(
+  "the stack's containers, from the program's own specs, on a Docker engine",
+  { timeout: 1_200_000 },
+  () => {
+    const network = `${NAME}-net`;
+    const containers = { db: `${NAME}-tidb`, kafka: "", api: "", consumer: "", purge: "", prometheus: "" };
+    /** The Node service containers: the API image twice (the API, the token purge) and the consumer image. */
+    const services = () => [containers.api, containers.consumer, containers.purge];
+    const images = { api: `${NAME}-api`, consumer: `${NAME}-consumer`, ops: `${NAME}-ops` };
+    let ticdc: FakeTicdc | undefined;
+    let relay: NetworkRelay | undefined;
+    let apiUrl = "";
+    let prometheusUrl = "";
+    const report: string[] = [];
 
-    // The init step exactly as the program runs it: plain settings on the command line, secrets by name.
-    await docker(
-      [
+    before(async () => {
+      if (!(await dockerAvailable()))
+        throw new Error("no Docker engine answers: scripts/lab/build.sh starts one (npm test runs it)");
+      for (const image of Object.values(LAB)) {
+        if (!(await imageExists(image)))
+          throw new Error(`image ${image} is missing: run scripts/lab/build.sh`);
+      }
+      for (const workspace of ["api", "consumer", "ops"] as const) {
+        const built = await buildImage(workspace, images[workspace]);
+        report.push(`${workspace} image ${built.megabytes} MB (built in ${built.seconds} s)`);
+      }
+
+      await docker(["network", "create", ...LABEL, network]);
+      await docker([
+        "run",
+        "-d",
+        ...LABEL,
+        "--name",
+        containers.db,
+        "--network",
+        network,
+        "--network-alias",
+        "tidb",
+        LAB.mariadb,
+      ]);
+      containers.kafka = await runSpec(
+        kafkaContainerSpec({ clusterId: clusterIdFor(NAME), heapMb: 256 }),
+        LAB.kafka,
+        network,
+      );
+      const [kafkaMs] = await Promise.all([
+        waitHealthy(containers.kafka, WAIT_MS.kafka),
+        waitHealthy(containers.db, 120_000),
+      ]);
+      report.push(`kafka healthy (the program's kafka-topics.sh probe) after ${kafkaMs} ms`);
+
+      // The changefeed step exactly as the program runs it, in the ops image: it creates the topic and its
+      // dead-letter topic in Kafka, then the changefeed in TiCDC, here a local server answering like TiCDC's
+      // API, reached at the program's address (http://ticdc:8300) through a relay on the network's gateway.
+      ticdc = await new FakeTicdc().listen();
+      const ticdcAddress = new URL(ticdc.url);
+      relay = await relayFromNetwork(network, PORTS.ticdc, {
+        host: ticdcAddress.hostname,
+        port: Number(ticdcAddress.port),
+      });
+      const changefeedStarted = Date.now();
+      await docker([
         "run",
         "--rm",
         ...LABEL,
         "--network",
         network,
-        ...env(migrationEnvironment({ database: "appdb", adminEmail: "admin@test.com" })),
-        ...Object.keys(
-          migrationSecretEnvironment({
-            rootPassword: SECRETS.DB_PASSWORD,
-            adminPassword: SECRETS.ADMIN_PASSWORD,
-            apiDbPassword: SECRETS.APP_DB_PASSWORD,
-            purgeDbPassword: SECRETS.PURGE_DB_PASSWORD,
+        "--add-host",
+        `ticdc:${relay.gateway}`,
+        ...Object.entries(changefeedEnvironment(CHANGEFEED)).flatMap(([key, value]) => [
+          "-e",
+          `${key}=${value}`,
+        ]),
+        images.ops,
+        ...CHANGEFEED_APPLY_COMMAND,
+      ]);
+      report.push(`changefeed step (ops image) done in ${Date.now() - changefeedStarted} ms`);
+
+      // The init step as the program runs it: plain settings on the command line, secrets by name only.
+      await docker(
+        [
+          "run",
+          "--rm",
+          ...LABEL,
+          "--network",
+          network,
+          ...Object.entries(
+            migrationEnvironment({ database: "appdb", adminEmail: "admin@test.com" }),
+          ).flatMap(([key, value]) => ["-e", `${key}=${value}`]),
+          ...Object.keys(SECRETS).flatMap((key) => ["-e", key]),
+          images.api,
+          ...MIGRATION_COMMAND,
+        ],
+        { env: { ...process.env, ...SECRETS } },
+      );
+
+      const apiHostPort = await freePort();
+      containers.api = await runSpec(
+        serviceContainerSpec({
+          alias: "api",
+          env: apiEnvironment({
+            database: "appdb",
+            dbPassword: API_DB_PASSWORD,
+            tokenTtlSeconds: 3600,
+            loginRateLimitPerMinute: 100,
+            logLevel: "info",
           }),
-        ).flatMap((key) => ["-e", key]),
+          healthPort: API_PORT,
+        }),
         images.api,
-        ...MIGRATION_COMMAND,
-      ],
-      { env: { ...process.env, ...SECRETS } },
-    );
+        network,
+        ["--publish", `127.0.0.1:${apiHostPort}:${API_PORT}`],
+      );
+      apiUrl = `http://127.0.0.1:${apiHostPort}`;
+      containers.consumer = await runSpec(
+        serviceContainerSpec({
+          alias: "consumer",
+          env: consumerEnvironment({ topic: TOPIC, logLevel: "info" }),
+          healthPort: CONSUMER_METRICS_PORT,
+        }),
+        images.consumer,
+        network,
+      );
 
-    const apiHostPort = await freePort();
-    const apiEnv = apiEnvironment({
-      database: "appdb",
-      dbPassword: SECRETS.APP_DB_PASSWORD,
-      tokenTtlSeconds: 3600,
-      loginRateLimitPerMinute: 100,
-      logLevel: "info",
-    });
-    await docker([
-      "run",
-      "-d",
-      ...LABEL,
-      "--name",
-      containers.api,
-      "--network",
-      network,
-      "--network-alias",
-      "api",
-      "-p",
-      `127.0.0.1:${apiHostPort}:${API_PORT}`,
-      ...env(apiEnv),
-      images.api,
-    ]);
-    await docker([
-      "run",
-      "-d",
-      ...LABEL,
-      "--name",
-      containers.consumer,
-      "--network",
-      network,
-      "--network-alias",
-      "consumer",
-      ...env(consumerEnvironment({ topic: TOPIC, logLevel: "info" })),
-      images.consumer,
-    ]);
-    apiUrl = `http://127.0.0.1:${apiHostPort}`;
-
-    // Prometheus with the program's own scrape configuration and rules (only api and consumer exist here).
-    const config = mkdtempSync(join(tmpdir(), "tidbstack-prometheus-"));
-    mkdirSync(join(config, "rules"));
-    writeFileSync(
-      join(config, "prometheus.yml"),
-      JSON.stringify(prometheusConfig({ pdCount: 1, tikvCount: 1 })),
-    );
-    writeFileSync(join(config, "rules", "tidbstack.yml"), JSON.stringify(alertRules()));
-    chmodSync(config, 0o755);
-    const prometheusHostPort = await freePort();
-    await docker([
-      "run",
-      "-d",
-      ...LABEL,
-      "--name",
-      containers.prometheus,
-      "--network",
-      network,
-      "--network-alias",
-      "prometheus",
-      "-p",
-      `127.0.0.1:${prometheusHostPort}:${PROMETHEUS_PORT}`,
-      "-v",
-      `${config}:/etc/prometheus:ro`,
-      "lab/prometheus",
-      "--config.file=/etc/prometheus/prometheus.yml",
-    ]);
-    prometheusUrl = `http://127.0.0.1:${prometheusHostPort}`;
-  });
-
-  after(async () => {
-    for (const line of report) console.log(`container test: ${line}`);
-    await removeLabelled(RUN);
-    for (const image of [images.api, images.consumer].filter(Boolean))
-      await docker(["rmi", "-f", image]).catch(() => "");
-  });
-
-  it("both services report healthy through Docker's own healthcheck", async () => {
-    const [apiMs, consumerMs] = await Promise.all([
-      waitHealthy(containers.api, 90_000),
-      waitHealthy(containers.consumer, 90_000),
-    ]);
-    report.push(`healthy after ${apiMs} ms (api), ${consumerMs} ms (consumer)`);
-  });
-
-  it("the API answers through its published port: health, readiness, login with the seed admin, /me and logout", async () => {
-    assert.deepEqual(await (await fetch(`${apiUrl}/health`)).json(), { status: "ok" });
-    assert.deepEqual(await (await fetch(`${apiUrl}/ready`)).json(), { status: "ready" });
-    const login = await fetch(`${apiUrl}/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ email: "admin@test.com", password: "temp-password" }),
-    });
-    assert.equal(login.status, 200);
-    const { token } = (await login.json()) as { token: string };
-    const me = await fetch(`${apiUrl}/me`, { headers: { authorization: `Bearer ${token}` } });
-    assert.equal(me.status, 200);
-    assert.equal(((await me.json()) as { email: string }).email, "admin@test.com");
-    assert.equal(
-      (await fetch(`${apiUrl}/logout`, { method: "POST", headers: { authorization: `Bearer ${token}` } }))
-        .status,
-      204,
-    );
-    assert.equal(
-      (await fetch(`${apiUrl}/me`, { headers: { authorization: `Bearer ${token}` } })).status,
-      401,
-    );
-    const logs = await docker(["logs", containers.api]);
-    const login_line = logs
-      .split("\n")
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((l) => l["action"] === "login");
-    assert.equal(login_line?.["outcome"], "success");
-    assert.ok(
-      !logs.includes(token) && !logs.includes(SECRETS.APP_DB_PASSWORD),
-      "the container's log holds a secret",
-    );
-  });
-
-  it("a real Prometheus, configured by the program, scrapes both services", async () => {
-    const deadline = Date.now() + 90_000;
-    let health: Record<string, string> = {};
-    while (Date.now() < deadline) {
-      const response = await fetch(`${prometheusUrl}/api/v1/targets`).catch(() => undefined);
-      if (response?.ok === true) {
-        const body = (await response.json()) as {
-          data: { activeTargets: { labels: { job: string }; health: string }[] };
-        };
-        health = Object.fromEntries(body.data.activeTargets.map((t) => [t.labels.job, t.health]));
-        if (health["api"] === "up" && health["consumer"] === "up") break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-    assert.equal(health["api"], "up");
-    assert.equal(health["consumer"], "up");
-  });
-
-  it("the consumer logs canal-json change events produced to the topic, redacted", async () => {
-    const kafka = new Kafka({
-      clientId: "container-test",
-      brokers: [`127.0.0.1:${kafkaHostPort}`],
-      logLevel: logLevel.NOTHING,
-    });
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    await producer.send({
-      topic: TOPIC,
-      messages: [
-        {
-          value: rowMessage({
-            data: [{ id: "42", email: "container@test.com", password_hash: "$scrypt$secret" }],
+      // The token purge: another entry point of the API image, with the program's default settings.
+      containers.purge = await runSpec(
+        serviceContainerSpec({
+          alias: "purge",
+          command: PURGE_COMMAND,
+          env: purgeEnvironment({
+            database: "appdb",
+            dbPassword: PURGE_DB_PASSWORD,
+            intervalSeconds: 300,
+            graceSeconds: 86_400,
+            batchSize: 1000,
+            logLevel: "info",
           }),
-        },
-        { value: "poison" },
-      ],
+          healthPort: PURGE_METRICS_PORT,
+        }),
+        images.api,
+        network,
+      );
+
+      // Prometheus as the program configures it: its flags, the generated configuration and rules as uploads,
+      // and a data volume at /prometheus. Only the api and consumer targets exist here.
+      const prometheusHostPort = await freePort();
+      containers.prometheus = await runSpec(
+        prometheusContainerSpec({ pdCount: 1, tikvCount: 1 }),
+        LAB.prometheus,
+        network,
+        ["--publish", `127.0.0.1:${prometheusHostPort}:${PROMETHEUS_PORT}`],
+      );
+      prometheusUrl = `http://127.0.0.1:${prometheusHostPort}`;
     });
-    await producer.disconnect();
-    const deadline = Date.now() + 60_000;
-    let lines: Record<string, unknown>[] = [];
-    while (Date.now() < deadline) {
-      lines = (await docker(["logs", containers.consumer]))
-        .split("\n")
-        .filter((l) => l.startsWith("{"))
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-      if (lines.some((l) => l["action"] === "db_change") && lines.some((l) => l["action"] === "dlq")) break;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    const change = lines.find((l) => l["action"] === "db_change");
-    assert.deepEqual(change?.["pk"], { id: "42" });
-    assert.equal((change?.["data"] as Record<string, string> | undefined)?.["password_hash"], "[REDACTED]");
-    assert.equal(lines.find((l) => l["action"] === "dlq")?.["reason"], "not_json");
-    const metrics = await docker([
-      "exec",
-      containers.consumer,
-      "node",
-      "-e",
-      `fetch("http://127.0.0.1:${CONSUMER_METRICS_PORT}/metrics").then(r => r.text()).then(t => console.log(t))`,
-    ]);
-    assert.match(metrics, /^cdc_events_total\{database="appdb",table="users",type="INSERT"\} 1$/m);
-  });
 
-  it("the DLQ alert becomes active in Prometheus after the poison message", async () => {
-    const deadline = Date.now() + 90_000;
-    let state: string | undefined;
-    while (Date.now() < deadline && state === undefined) {
-      const body = (await (await fetch(`${prometheusUrl}/api/v1/alerts`)).json()) as {
-        data: { alerts: { labels: { alertname: string }; state: string }[] };
-      };
-      state = body.data.alerts.find((a) => a.labels.alertname === "DlqMessages")?.state;
-      if (state === undefined) await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-    assert.ok(state === "pending" || state === "firing", `DlqMessages is ${state ?? "not active"}`);
-    report.push(`DlqMessages alert ${state} in Prometheus`);
-  });
+    after(async () => {
+      for (const line of report) console.log(`container test: ${line}`);
+      await relay?.close();
+      await ticdc?.close();
+      await removeLabelled(TEST_RUN_ID);
+      for (const image of Object.values(images)) await docker(["rmi", "-f", image]).catch(() => "");
+    });
 
-  it("every line either service writes, on stdout or stderr, is one JSON object", async () => {
-    for (const container of [containers.api, containers.consumer]) {
-      const { stdout, stderr } = await dockerLogs(container);
-      const output = stdout + stderr;
-      const lines = output.split("\n").filter((line) => line !== "");
-      assert.ok(lines.length > 0, `${container} logged nothing`);
-      for (const line of lines) {
-        assert.doesNotThrow(() => JSON.parse(line) as unknown, `${container} wrote a non-JSON line: ${line}`);
+    it("Kafka, the services and Prometheus become healthy through the program's own healthchecks", async () => {
+      const [apiMs, consumerMs, purgeMs, prometheusMs] = await Promise.all([
+        ...services().map((container) => waitHealthy(container, WAIT_MS.service)),
+        waitHealthy(containers.prometheus, WAIT_MS.prometheus),
+      ]);
+      report.push(
+        `healthy after ${apiMs} ms (api), ${consumerMs} ms (consumer), ${purgeMs} ms (purge), ${prometheusMs} ms (prometheus)`,
+      );
+      for (const container of [containers.kafka, ...services(), containers.prometheus]) {
+        const probe = await docker(["inspect", "--format", "{{json .Config.Healthcheck.Test}}", container]);
+        assert.match(probe, /^\["CMD-SHELL",/, `${container} runs the spec's probe`);
       }
-    }
-  });
+    });
 
-  it("both run as the non-root node user", async () => {
-    for (const container of [containers.api, containers.consumer]) {
-      assert.equal(await docker(["exec", container, "id", "-u"]), "1000", container);
-      assert.equal(await docker(["inspect", "--format", "{{.Config.User}}", container]), "node", container);
-    }
-  });
+    it("the changefeed step, run from the ops image, created both topics in Kafka and the changefeed in TiCDC", async () => {
+      const topics = await docker([
+        "exec",
+        ...KAFKA_TOOL_ENV,
+        containers.kafka,
+        "/opt/kafka/bin/kafka-topics.sh",
+        "--bootstrap-server",
+        KAFKA_BOOTSTRAP,
+        "--list",
+      ]);
+      assert.deepEqual(
+        topics.split("\n").filter((t) => !t.startsWith("__")),
+        [TOPIC, dlqTopicOf(TOPIC)],
+      );
+      const feed = ticdc?.feed(CHANGEFEED.id);
+      assert.equal(feed?.sink_uri, sinkUri(TOPIC, 1, KAFKA_BOOTSTRAP));
+      assert.equal(feed?.state, "normal");
+    });
 
-  it("both exit 0 within 10 s of docker stop (node is PID 1 and drains on SIGTERM)", async () => {
-    for (const container of [containers.api, containers.consumer]) {
-      const started = Date.now();
-      await docker(["stop", "--time", "10", container]);
-      const stopMs = Date.now() - started;
-      const exitCode = await docker(["inspect", "--format", "{{.State.ExitCode}}", container]);
-      report.push(`${container.replace(`${NAME}-`, "")} stopped in ${stopMs} ms with exit code ${exitCode}`);
-      assert.equal(exitCode, "0", `${container} exit code`);
-      assert.ok(stopMs < 10_000, `${container} took ${stopMs} ms to stop`);
-    }
-  });
-});
+    it("the API answers through its published port: health, readiness, login with the seed admin, /me and logout", async () => {
+      assert.deepEqual(await (await fetch(`${apiUrl}/health`)).json(), { status: "ok" });
+      assert.deepEqual(await (await fetch(`${apiUrl}/ready`)).json(), { status: "ready" });
+      const login = await fetch(`${apiUrl}/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: "admin@test.com", password: "temp-password" }),
+      });
+      assert.equal(login.status, 200);
+      const { token } = (await login.json()) as { token: string };
+      const me = await fetch(`${apiUrl}/me`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(me.status, 200);
+      assert.equal(((await me.json()) as { email: string }).email, "admin@test.com");
+      assert.equal(
+        (await fetch(`${apiUrl}/logout`, { method: "POST", headers: { authorization: `Bearer ${token}` } }))
+          .status,
+        204,
+      );
+      assert.equal(
+        (await fetch(`${apiUrl}/me`, { headers: { authorization: `Bearer ${token}` } })).status,
+        401,
+      );
+      const logs = await docker(["logs", containers.api]);
+      assert.equal(jsonLines(logs).find((l) => l["action"] === "login")?.["outcome"], "success");
+      assert.ok(
+        !logs.includes(token) && !logs.includes(API_DB_PASSWORD),
+        "the container's log holds a secret",
+      );
+    });
+
+    it("a real Prometheus, configured by the program, scrapes the three services", async () => {
+      const deadline = Date.now() + 90_000;
+      let health: Record<string, string> = {};
+      while (Date.now() < deadline) {
+        const response = await fetch(`${prometheusUrl}/api/v1/targets`).catch(() => undefined);
+        if (response?.ok === true) {
+          const body = (await response.json()) as {
+            data: { activeTargets: { labels: { job: string }; health: string }[] };
+          };
+          health = Object.fromEntries(body.data.activeTargets.map((t) => [t.labels.job, t.health]));
+          if (health["api"] === "up" && health["consumer"] === "up" && health["purge"] === "up") break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+      assert.deepEqual([health["api"], health["consumer"], health["purge"]], ["up", "up", "up"]);
+    });
+
+    it("the token purge logs in as its own account and logs its first run", async () => {
+      const deadline = Date.now() + 30_000;
+      let run: Record<string, unknown> | undefined;
+      while (Date.now() < deadline && run === undefined) {
+        run = jsonLines(await docker(["logs", containers.purge])).find(
+          (l) => l["action"] === "tokens_purged",
+        );
+        if (run === undefined) await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      assert.equal(run?.["count"], 0);
+    });
+
+    it("the consumer logs canal-json change events produced to the topic, redacted", async () => {
+      // Produced with the Kafka image's own console producer, through the in-network listener: one line, one message.
+      const messages = [
+        rowMessage({ data: [{ id: "42", email: "container@test.com", password_hash: "$scrypt$secret" }] }),
+        "poison",
+      ];
+      await docker(
+        [
+          "exec",
+          "-i",
+          ...KAFKA_TOOL_ENV,
+          containers.kafka,
+          "/opt/kafka/bin/kafka-console-producer.sh",
+          "--bootstrap-server",
+          KAFKA_BOOTSTRAP,
+          "--topic",
+          TOPIC,
+        ],
+        { input: `${messages.join("\n")}\n` },
+      );
+      const deadline = Date.now() + 60_000;
+      let lines: Record<string, unknown>[] = [];
+      while (Date.now() < deadline) {
+        lines = jsonLines(await docker(["logs", containers.consumer]));
+        if (lines.some((l) => l["action"] === "db_change") && lines.some((l) => l["action"] === "dlq")) break;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      const change = lines.find((l) => l["action"] === "db_change");
+      assert.deepEqual(change?.["pk"], { id: "42" });
+      assert.equal((change?.["data"] as Record<string, string> | undefined)?.["password_hash"], "[REDACTED]");
+      assert.equal(lines.find((l) => l["action"] === "dlq")?.["reason"], "not_json");
+      const metrics = await docker([
+        "exec",
+        containers.consumer,
+        "node",
+        "-e",
+        `fetch("http://127.0.0.1:${CONSUMER_METRICS_PORT}/metrics").then(r => r.text()).then(t => console.log(t))`,
+      ]);
+      assert.match(metrics, /^cdc_events_total\{database="appdb",table="users",type="INSERT"\} 1$/m);
+    });
+
+    it("the DLQ alert becomes active in Prometheus after the poison message", async () => {
+      const deadline = Date.now() + 90_000;
+      let state: string | undefined;
+      while (Date.now() < deadline && state === undefined) {
+        const body = (await (await fetch(`${prometheusUrl}/api/v1/alerts`)).json()) as {
+          data: { alerts: { labels: { alertname: string }; state: string }[] };
+        };
+        state = body.data.alerts.find((a) => a.labels.alertname === "DlqMessages")?.state;
+        if (state === undefined) await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+      assert.ok(state === "pending" || state === "firing", `DlqMessages is ${state ?? "not active"}`);
+      report.push(`DlqMessages alert ${state} in Prometheus`);
+    });
+
+    it("every line each service writes, on stdout or stderr, is one JSON object", async () => {
+      for (const container of services()) {
+        const { stdout, stderr } = await dockerLogs(container);
+        const lines = (stdout + stderr).split("\n").filter((line) => line !== "");
+        assert.ok(lines.length > 0, `${container} logged nothing`);
+        for (const line of lines) {
+          assert.doesNotThrow(
+            () => JSON.parse(line) as unknown,
+            `${container} wrote a non-JSON line: ${line}`,
+          );
+        }
+      }
+    });
+
+    it("each runs as its image's non-root user: node for the project's images, appuser for Kafka, nobody for Prometheus", async () => {
+      const expected = [
+        ...services().map((container) => [container, "node", "1000"] as const),
+        [containers.kafka, "appuser", "1000"],
+        [containers.prometheus, "nobody", "65534"],
+      ] as const;
+      for (const [container, user, uid] of expected) {
+        assert.equal(await docker(["inspect", "--format", "{{.Config.User}}", container]), user, container);
+        assert.equal(await docker(["exec", container, "id", "-u"]), uid, container);
+      }
+      for (const image of Object.values(images)) {
+        assert.equal(
+          await docker(["image", "inspect", "--format", "{{.Config.User}}", image]),
+          "node",
+          image,
+        );
+      }
+    });
+
+    it("every service exits 0 within 10 s of docker stop (node is PID 1 and drains on SIGTERM)", async () => {
+      for (const container of services()) {
+        assert.match(await docker(["exec", container, "cat", "/proc/1/cmdline"]), /^node\0/, container);
+        const started = Date.now();
+        await docker(["stop", "--time", "10", container]);
+        const stopMs = Date.now() - started;
+        const exitCode = await docker(["inspect", "--format", "{{.State.ExitCode}}", container]);
+        report.push(
+          `${container.replace(`${NAME}-`, "")} stopped in ${stopMs} ms with exit code ${exitCode}`,
+        );
+        assert.equal(exitCode, "0", `${container} exit code`);
+        assert.ok(stopMs < 10_000, `${container} took ${stopMs} ms to stop`);
+      }
+    });
+
+    it("the build context holds the manifests, compiler settings and sources of the image workspaces, nothing else", async () => {
+      const probe = `${NAME}-context-probe`;
+      try {
+        await docker(["build", "-q", ...LABEL, "-t", probe, "-f", "-", ROOT], {
+          env: { ...process.env, DOCKER_BUILDKIT: "0" },
+          input: `FROM ${LAB.node}\nCOPY . /context\n`,
+        });
+        const sent = await docker([
+          "run",
+          "--rm",
+          ...LABEL,
+          "--workdir",
+          "/context",
+          probe,
+          "find",
+          ".",
+          "-type",
+          "f",
+        ]);
+        const files = sent
+          .split("\n")
+          .map((file) => file.replace(/^\.\//, ""))
+          .sort();
+        assert.deepEqual(files, expectedContext());
+      } finally {
+        await docker(["rmi", probe]).catch(() => "");
+      }
+    });
+
+    it("a change outside the build context (stack config, README, the Pulumi program) rebuilds nothing", async () => {
+      const copy = mkdtempSync(join(tmpdir(), "tidbstack-context-"));
+      try {
+        cpSync(ROOT, copy, {
+          recursive: true,
+          filter: (source) => !/\/(node_modules|\.cache|\.git)(\/|$)/.test(source.slice(ROOT.length - 1)),
+        });
+        appendFileSync(join(copy, "Pulumi.dev.yaml"), "# changed\n");
+        appendFileSync(join(copy, "README.md"), "changed\n");
+        appendFileSync(join(copy, "infra", "index.ts"), "// changed\n");
+        const original = await docker(["image", "inspect", "--format", "{{.Id}}", images.api]);
+        const rebuilt = await buildImage("api", `${NAME}-api-context`, copy);
+        assert.equal(rebuilt.stepsRun, 0, "a build step ran again: something outside the context reached it");
+        assert.equal(rebuilt.id, original);
+        report.push(
+          `api image rebuilt from cache in ${rebuilt.seconds} s after a change outside its context`,
+        );
+      } finally {
+        rmSync(copy, { recursive: true, force: true });
+        await docker(["rmi", `${NAME}-api-context`]).catch(() => "");
+      }
+    });
+  },
+);
