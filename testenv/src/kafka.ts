@@ -84,7 +84,9 @@ export async function startKafka(): Promise<KafkaBroker> {
     classpath,
   ];
   const clusterId = randomBytes(16).toString("base64url").slice(0, 22);
-  await run("java", [...jvm, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", config]);
+  // `--cluster-id=<id>` in one word: a base64url id may start with "-", which as a separate word would be
+  // read as an option.
+  await run("java", [...jvm, "kafka.tools.StorageTool", "format", `--cluster-id=${clusterId}`, "-c", config]);
 
   const bootstrap = `127.0.0.1:${port}`;
   let server: ServerProcess | undefined;
