@@ -30,7 +30,7 @@ ensure_secret grafanaAdminPassword "$(node -e 'process.stdout.write(require("nod
 
 # What would make this run fail late (engine version, memory, disk, ports, open files), checked first.
 if [ "${TIDBSTACK_SKIP_PREFLIGHT:-}" != "1" ]; then
-  node scripts/preflight.ts
+  node --conditions=source scripts/preflight.ts
 fi
 
 "${PULUMI[@]}" up --yes --skip-preview "$@"

@@ -1,6 +1,22 @@
 import * as pulumi from "@pulumi/pulumi";
+import {
+  API_ENV,
+  cdcTopicProblem,
+  CHANGEFEED_APPLY_ENV,
+  CHANGEFEED_ID,
+  CONSUMER_GROUP,
+  consumerGroupOf,
+  DB_ENV,
+  EMAIL,
+  LOG_LEVELS,
+  PURGE_ENV,
+  RATE_LIMIT_STORES,
+  SQL_IDENTIFIER,
+  type IntegerVar,
+  type RateLimitStore,
+  type ValueRule,
+} from "@tidbstack/service-kit/contracts";
 import { type KubernetesConfig, loadKubernetesConfig } from "./kubernetes/config.ts";
-import type { LoginRateLimitStore } from "./lib/service-env.ts";
 
 /** Everything the stack reads from Pulumi config, validated: a bad value fails `pulumi preview` naming its key. */
 export interface StackConfig {
@@ -35,6 +51,8 @@ export interface StackConfig {
   readonly keepDataOnDestroy: boolean;
   /** The CDC topic; its dead-letter topic is `<topic>.dlq`. */
   readonly topic: string;
+  /** The consumer's Kafka group; default `<topic>-consumer`. */
+  readonly consumerGroup: string;
   /** Partitions of the CDC topic (and TiCDC's partition-num). */
   readonly topicPartitions: number;
   /** TiCDC changefeed id. */
@@ -67,7 +85,7 @@ export interface StackConfig {
    * Where the API keeps the login limit: `memory` (one replica) or `database` (shared by replicas).
    * Undefined when not set: each target picks its default (one API on Docker, replicas on Kubernetes).
    */
-  readonly loginRateLimitStore: LoginRateLimitStore | undefined;
+  readonly loginRateLimitStore: RateLimitStore | undefined;
   /** Where the stack runs: one Docker engine, or the cluster of the current kubeconfig context. */
   readonly target: "docker" | "kubernetes";
   /** The Kubernetes target's own keys; present exactly when `target` is kubernetes. */
@@ -112,10 +130,24 @@ const matches =
   (value: string): string | undefined =>
     pattern.test(value) ? undefined : `must be ${what}, got "${value}"`;
 
-const TOPIC = matches(/^[A-Za-z0-9._-]{1,200}$/, "a Kafka topic name");
+/** A value a service receives as is: its rule from the service's contract. */
+const follows = (rule: ValueRule) => matches(rule.pattern, rule.what);
+
+/**
+ * A number a service receives as an environment variable: that variable's bounds, and its default unless
+ * the stack has its own.
+ */
+const asVariable = (variable: IntegerVar, fallback: number): Rule<number> => ({
+  fallback,
+  check: between(variable.min, variable.max),
+});
+
+/** The same, with the variable's own default. */
+const likeVariable = (variable: IntegerVar & { readonly default: number }): Rule<number> =>
+  asVariable(variable, variable.default);
+
 /** `os/arch` or `os/arch/variant`, as Docker names platforms. */
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
-const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal"]);
 
 /**
  * Where config values come from: Pulumi's config inside the program, or `pulumi config --json` for the
@@ -127,9 +159,14 @@ export interface ConfigSource {
   getSecret(key: string): pulumi.Output<string> | undefined;
 }
 
-function loginRateLimitStore(value: string | undefined): LoginRateLimitStore | undefined {
-  if (value === undefined || value === "memory" || value === "database") return value;
-  throw new StackConfigError("loginRateLimitStore", `must be memory or database, got "${value}"`);
+function loginRateLimitStore(value: string | undefined): RateLimitStore | undefined {
+  if (value === undefined || (RATE_LIMIT_STORES as readonly string[]).includes(value)) {
+    return value as RateLimitStore | undefined;
+  }
+  throw new StackConfigError(
+    "loginRateLimitStore",
+    `must be ${RATE_LIMIT_STORES.join(" or ")}, got "${value}"`,
+  );
 }
 
 /** Reads and validates the stack's config. The only place that calls `new pulumi.Config()`. */
@@ -179,7 +216,7 @@ export function loadStackConfig(config: ConfigSource = new pulumi.Config()): Sta
       `must be a platform like linux/amd64 or linux/arm64/v8, got "${imagePlatform}"; remove it to build for this machine`,
     );
   }
-  const topic = text("topic", { fallback: "appdb-cdc", check: TOPIC });
+  const topic = text("topic", { fallback: "appdb-cdc", check: cdcTopicProblem });
   const target = text("target", {
     fallback: "docker",
     check: (v) =>
@@ -215,31 +252,28 @@ export function loadStackConfig(config: ConfigSource = new pulumi.Config()): Sta
     exposeInternalPorts: flag("exposeInternalPorts", false),
     keepDataOnDestroy: flag("keepDataOnDestroy", false),
     topic,
-    topicPartitions: number("topicPartitions", { fallback: 1, check: between(1, 64) }),
+    consumerGroup: text("consumerGroup", {
+      fallback: consumerGroupOf(topic),
+      check: follows(CONSUMER_GROUP),
+    }),
+    topicPartitions: number("topicPartitions", asVariable(CHANGEFEED_APPLY_ENV.TOPIC_PARTITIONS, 1)),
     changefeedId: text("changefeedId", {
       fallback: "appdb-to-kafka",
-      check: matches(
-        /^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$/,
-        "letters and digits in dash-separated groups (TiCDC's rule)",
-      ),
+      check: matches(CHANGEFEED_ID.pattern, `${CHANGEFEED_ID.what} (TiCDC's rule)`),
     }),
-    database: text("database", {
-      fallback: "appdb",
-      check: matches(/^[A-Za-z0-9_]{1,64}$/, "1-64 letters, digits or underscores"),
-    }),
-    tokenTtlSeconds: number("tokenTtlSeconds", { fallback: 3600, check: between(60, 30 * 24 * 3600) }),
-    loginRateLimitPerMinute: number("loginRateLimitPerMinute", {
-      fallback: 10,
-      check: between(1, 1_000_000),
-    }),
-    adminEmail: text("adminEmail", {
-      fallback: "admin@test.com",
-      check: matches(/^[^\s@]+@[^\s@]+$/, "an email address"),
-    }),
+    database: text("database", { fallback: DB_ENV.DB_NAME.default, check: follows(SQL_IDENTIFIER) }),
+    tokenTtlSeconds: number("tokenTtlSeconds", likeVariable(API_ENV.TOKEN_TTL_SECONDS)),
+    loginRateLimitPerMinute: number(
+      "loginRateLimitPerMinute",
+      likeVariable(API_ENV.LOGIN_RATE_LIMIT_PER_MINUTE),
+    ),
+    adminEmail: text("adminEmail", { fallback: "admin@test.com", check: follows(EMAIL) }),
     logLevel: text("logLevel", {
-      fallback: "info",
+      fallback: API_ENV.LOG_LEVEL.default,
       check: (v) =>
-        LOG_LEVELS.has(v) ? undefined : `must be one of ${[...LOG_LEVELS].join(", ")}, got "${v}"`,
+        (LOG_LEVELS as readonly string[]).includes(v)
+          ? undefined
+          : `must be one of ${LOG_LEVELS.join(", ")}, got "${v}"`,
     }),
     monitoring: monitoring ? { grafanaAdminPassword: secret("grafanaAdminPassword") } : undefined,
     prometheusVersion: text("prometheusVersion", {
@@ -258,9 +292,9 @@ export function loadStackConfig(config: ConfigSource = new pulumi.Config()): Sta
     target,
     kubernetes: target === "kubernetes" ? loadKubernetesConfig(config, name) : undefined,
     purge: {
-      intervalSeconds: number("purgeIntervalSeconds", { fallback: 300, check: between(1, 7 * 24 * 3600) }),
-      graceSeconds: number("purgeGraceSeconds", { fallback: 86_400, check: between(0, 365 * 24 * 3600) }),
-      batchSize: number("purgeBatchSize", { fallback: 1000, check: between(1, 10_000) }),
+      intervalSeconds: number("purgeIntervalSeconds", likeVariable(PURGE_ENV.PURGE_INTERVAL_SECONDS)),
+      graceSeconds: number("purgeGraceSeconds", likeVariable(PURGE_ENV.PURGE_GRACE_SECONDS)),
+      batchSize: number("purgeBatchSize", likeVariable(PURGE_ENV.PURGE_BATCH_SIZE)),
     },
     purgeDbPassword: secret("purgeDbPassword"),
   };

@@ -142,7 +142,11 @@ export function deployDocker(config: StackConfig): Record<string, unknown> {
       networkName,
       image: images.consumer.ref,
       alias: "consumer",
-      env: consumerEnvironment({ topic: config.topic, logLevel: config.logLevel }),
+      env: consumerEnvironment({
+        topic: config.topic,
+        groupId: config.consumerGroup,
+        logLevel: config.logLevel,
+      }),
       healthPort: CONSUMER_METRICS_PORT,
     },
     // It subscribes without creating topics: the changefeed step creates them.

@@ -1,4 +1,4 @@
-import { LOG_LEVELS, type LogLevel } from "./logging.ts";
+import { LOG_LEVELS, type LogLevel } from "./contracts.ts";
 
 /** A bad or missing environment variable. The message names the variable and says what it must be. */
 export class ConfigError extends Error {

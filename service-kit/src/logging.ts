@@ -1,4 +1,5 @@
 import log4js from "log4js";
+import type { LogLevel } from "./contracts.ts";
 
 /** Fields every line starts with; event fields may not overwrite them. */
 const RESERVED_FIELDS = new Set(["timestamp", "level"]);
@@ -57,9 +58,6 @@ function serializeError(error: Error): LogFields {
 function isPlainObject(value: unknown): value is LogFields {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
-
-export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "off"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
  * Configures log4js once per process: JSON lines on stdout at the given level. Call it from `main.ts`

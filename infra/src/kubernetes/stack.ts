@@ -7,6 +7,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { dlqTopicOf } from "@tidbstack/service-kit/contracts";
 import type { StackConfig } from "../config.ts";
 import { repositoryRoot } from "../lib/paths.ts";
 import {
@@ -14,7 +15,6 @@ import {
   apiEnvironment,
   CONSUMER_METRICS_PORT,
   consumerEnvironment,
-  dlqTopicOf,
   MIGRATION_COMMAND,
   migrationEnvironment,
   migrationSecretEnvironment,
@@ -263,6 +263,7 @@ export function deployKubernetes(
       env: envVars(
         consumerEnvironment({
           topic: config.topic,
+          groupId: config.consumerGroup,
           logLevel: config.logLevel,
           brokers: kafkaBootstrap(name, kube.namespace),
         }),

@@ -1,21 +1,39 @@
+import {
+  API_ENV,
+  CONSUMER_ENV,
+  dlqTopicOf,
+  MIGRATION_ENV,
+  PURGE_ENV,
+  SERVICE_PORTS,
+  type EnvName,
+  type RateLimitStore,
+} from "@tidbstack/service-kit/contracts";
 import { KAFKA_BOOTSTRAP, PORTS } from "./topology.ts";
 
 /**
- * The services' environments as the stack gives them: the contracts in api/src/config.ts,
- * api/src/purge-config.ts and consumer/src/config.ts. Pure, so the container test can run the images with
- * exactly these.
+ * The services' environments as the stack gives them, keyed by the names in the services' own contracts
+ * (@tidbstack/service-kit/contracts, which api/src/config.ts, api/src/purge-config.ts,
+ * api/src/migrate-config.ts and consumer/src/config.ts parse them with): a variable renamed there is a type
+ * error here. Pure, so the container test can run the images with exactly these.
  */
 
-export const API_PORT = 3000;
-export const CONSUMER_METRICS_PORT = 9464;
-export const PURGE_METRICS_PORT = 9465;
+/** Some of a contract's names: naming one the contract does not have is a type error. */
+type Among<All extends string, Some extends All> = Some;
+
+export const API_PORT = SERVICE_PORTS.api;
+export const CONSUMER_METRICS_PORT = SERVICE_PORTS.consumerMetrics;
+export const PURGE_METRICS_PORT = SERVICE_PORTS.purgeMetrics;
 /** The API's own database account; the migration step creates it with least privilege. */
 export const API_DB_USER = "api";
 /** The token purge's account: SELECT and DELETE on tokens only, created by the migration step. */
 export const PURGE_DB_USER = "purge";
 
-/** Where the login limit is kept: per process, or one row per client in the database for every replica. */
-export type LoginRateLimitStore = "memory" | "database";
+/**
+ * What the stack gives the API: every variable of its contract but HOST, left unset so the server listens
+ * on every interface of its container (Docker and Kubernetes route to the container's own address).
+ */
+export type ApiEnv<S> = Record<Exclude<ApiEnvName, Among<ApiEnvName, "HOST">>, string | S>;
+type ApiEnvName = EnvName<typeof API_ENV>;
 
 export interface ApiEnvSettings<S> {
   /** The database the API owns. */
@@ -27,7 +45,7 @@ export interface ApiEnvSettings<S> {
   /** Login attempts per client IP per minute. */
   readonly loginRateLimitPerMinute: number;
   /** Where that limit is kept; default memory (one API replica). */
-  readonly loginRateLimitStore?: LoginRateLimitStore;
+  readonly loginRateLimitStore?: RateLimitStore;
   /** log4js level. */
   readonly logLevel: string;
   /** TiDB's host; default `tidb`, its alias on the stack network. */
@@ -36,7 +54,7 @@ export interface ApiEnvSettings<S> {
   readonly dbPort?: S | string;
 }
 
-export function apiEnvironment<S>(settings: ApiEnvSettings<S>): Record<string, string | S> {
+export function apiEnvironment<S>(settings: ApiEnvSettings<S>): ApiEnv<S> {
   return {
     PORT: String(API_PORT),
     DB_HOST: settings.dbHost ?? "tidb",
@@ -54,21 +72,25 @@ export function apiEnvironment<S>(settings: ApiEnvSettings<S>): Record<string, s
 }
 
 export interface ConsumerEnvSettings {
-  /** The CDC topic; its dead-letter topic and the group id derive from it. */
+  /** The CDC topic; its dead-letter topic derives from it. */
   readonly topic: string;
+  /** The consumer group (config `consumerGroup`, by default derived from the topic). */
+  readonly groupId: string;
   /** log4js level. */
   readonly logLevel: string;
   /** Kafka bootstrap servers; default the in-network listener. */
   readonly brokers?: string;
 }
 
-export const dlqTopicOf = (topic: string): string => `${topic}.dlq`;
+/** What the stack gives the consumer: every variable of its contract but HOST (as for the API). */
+export type ConsumerEnv = Record<Exclude<ConsumerEnvName, Among<ConsumerEnvName, "HOST">>, string>;
+type ConsumerEnvName = EnvName<typeof CONSUMER_ENV>;
 
-export function consumerEnvironment(settings: ConsumerEnvSettings): Record<string, string> {
+export function consumerEnvironment(settings: ConsumerEnvSettings): ConsumerEnv {
   return {
     KAFKA_BROKERS: settings.brokers ?? KAFKA_BOOTSTRAP,
     KAFKA_TOPIC: settings.topic,
-    KAFKA_GROUP_ID: `${settings.topic}-consumer`,
+    KAFKA_GROUP_ID: settings.groupId,
     KAFKA_DLQ_TOPIC: dlqTopicOf(settings.topic),
     KAFKA_FROM_BEGINNING: "true",
     METRICS_PORT: String(CONSUMER_METRICS_PORT),
@@ -98,8 +120,11 @@ export interface PurgeEnvSettings<S> {
   readonly dbPort?: S | string;
 }
 
+/** What the stack gives the token purge: its whole contract. */
+export type PurgeEnv<S> = Record<EnvName<typeof PURGE_ENV>, string | S>;
+
 /** The token purge's environment: the contract in api/src/purge-config.ts. */
-export function purgeEnvironment<S>(settings: PurgeEnvSettings<S>): Record<string, string | S> {
+export function purgeEnvironment<S>(settings: PurgeEnvSettings<S>): PurgeEnv<S> {
   return {
     DB_HOST: settings.dbHost ?? "tidb",
     DB_PORT: settings.dbPort ?? String(PORTS.tidb),
@@ -128,11 +153,18 @@ export interface MigrationSecrets<S> {
   readonly purgeDbPassword: S;
 }
 
+type MigrationEnvName = EnvName<typeof MIGRATION_ENV>;
+/** The migration's passwords: passed by name only, never on a command line. */
+type MigrationSecretName = Among<
+  MigrationEnvName,
+  "DB_PASSWORD" | "ADMIN_PASSWORD" | "APP_DB_PASSWORD" | "PURGE_DB_PASSWORD"
+>;
+
 /**
  * The migration step's secret variables, name → value: passed by name only (`-e NAME`), never on a command
  * line. `S` is `string` in a test, a secret Output in the program.
  */
-export function migrationSecretEnvironment<S>(secrets: MigrationSecrets<S>): Record<string, S> {
+export function migrationSecretEnvironment<S>(secrets: MigrationSecrets<S>): Record<MigrationSecretName, S> {
   return {
     DB_PASSWORD: secrets.rootPassword,
     ADMIN_PASSWORD: secrets.adminPassword,
@@ -152,8 +184,13 @@ export interface MigrationEnvSettings {
   readonly dbPort?: number;
 }
 
-/** The migration step's plain settings: as TiDB's root, bootstrapping a new cluster's empty root password. */
-export function migrationEnvironment(settings: MigrationEnvSettings): Record<string, string> {
+/**
+ * The migration step's plain settings: as TiDB's root, bootstrapping a new cluster's empty root password.
+ * LOG_LEVEL is left at the command's default.
+ */
+export function migrationEnvironment(
+  settings: MigrationEnvSettings,
+): Record<Exclude<MigrationEnvName, MigrationSecretName | Among<MigrationEnvName, "LOG_LEVEL">>, string> {
   return {
     DB_HOST: settings.dbHost ?? "tidb",
     DB_PORT: String(settings.dbPort ?? PORTS.tidb),

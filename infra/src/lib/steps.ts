@@ -2,7 +2,13 @@
  * The one-off steps that run in the ops image (`node ops/dist/main.js ...`, every setting by environment):
  * their commands and environments, as plain data.
  */
-import { dlqTopicOf } from "./service-env.ts";
+import {
+  CHANGEFEED_APPLY_ENV,
+  CHANGEFEED_DELETE_ENV,
+  dlqTopicOf,
+  PD_RECONCILE_ENV,
+  type EnvName,
+} from "@tidbstack/service-kit/contracts";
 import { maxReplicasFor, pdClientUrl, pdName, range, sinkUri, tikvStoreAddress } from "./topology.ts";
 
 const OPS = ["node", "ops/dist/main.js"] as const;
@@ -29,7 +35,13 @@ export interface ChangefeedSettings {
   readonly database: string;
 }
 
-export function changefeedEnvironment(settings: ChangefeedSettings): Record<string, string> {
+/**
+ * Environments keyed by the names ops/src/config.ts parses them with (@tidbstack/service-kit/contracts): a
+ * renamed variable is a type error here. LOG_LEVEL and the timeouts are left at the steps' defaults.
+ */
+type StepEnv<C> = Record<Exclude<EnvName<C>, "LOG_LEVEL" | `${string}_TIMEOUT_SECONDS`>, string>;
+
+export function changefeedEnvironment(settings: ChangefeedSettings): StepEnv<typeof CHANGEFEED_APPLY_ENV> {
   return {
     TICDC_URL: settings.ticdcUrl,
     CHANGEFEED_ID: settings.id,
@@ -45,7 +57,9 @@ export function changefeedEnvironment(settings: ChangefeedSettings): Record<stri
 }
 
 /** What `changefeed delete` needs: only where TiCDC is and which changefeed. */
-export function changefeedDeleteEnvironment(settings: Pick<ChangefeedSettings, "ticdcUrl" | "id">) {
+export function changefeedDeleteEnvironment(
+  settings: Pick<ChangefeedSettings, "ticdcUrl" | "id">,
+): StepEnv<typeof CHANGEFEED_DELETE_ENV> {
   return { TICDC_URL: settings.ticdcUrl, CHANGEFEED_ID: settings.id };
 }
 
@@ -60,7 +74,7 @@ export interface ClusterShape {
  * The PD reconcile step's settings for a cluster shape. It asks PD at `PD_URL`, the index-0 PD, which a
  * scale-in never removes; wanted members and stores are named as the program names them.
  */
-export function pdReconcileEnvironment(shape: ClusterShape): Record<string, string> {
+export function pdReconcileEnvironment(shape: ClusterShape): StepEnv<typeof PD_RECONCILE_ENV> {
   return {
     PD_URL: pdClientUrl(0),
     PD_MEMBERS: range(shape.pdCount).map(pdName).join(","),

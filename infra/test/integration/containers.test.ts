@@ -29,6 +29,7 @@ import {
   TEST_RUN_ID,
   waitHealthy,
 } from "@tidbstack/testenv";
+import { consumerGroupOf, dlqTopicOf } from "@tidbstack/service-kit/contracts";
 import { rowMessage } from "../../../consumer/test/fixtures.ts";
 import { FakeTicdc } from "../../../ops/test/fakes/ticdc.ts";
 import { clusterIdFor } from "../../src/components/kafka.ts";
@@ -45,7 +46,6 @@ import {
   apiEnvironment,
   CONSUMER_METRICS_PORT,
   consumerEnvironment,
-  dlqTopicOf,
   MIGRATION_COMMAND,
   migrationEnvironment,
   migrationSecretEnvironment,
@@ -305,7 +305,7 @@ describe(
       containers.consumer = await runSpec(
         serviceContainerSpec({
           alias: "consumer",
-          env: consumerEnvironment({ topic: TOPIC, logLevel: "info" }),
+          env: consumerEnvironment({ topic: TOPIC, groupId: consumerGroupOf(TOPIC), logLevel: "info" }),
           healthPort: CONSUMER_METRICS_PORT,
         }),
         images.consumer,

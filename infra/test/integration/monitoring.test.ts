@@ -80,6 +80,8 @@ describe("the Prometheus configuration and alert rules, checked by promtool", ()
         values: `0+${errorsPerMinute}x80`,
       },
     ];
+    const lagSeries = (group: string, partition: string) =>
+      `cdc_consumer_group_lag_messages{job="consumer",group="${group}",topic="appdb-cdc",partition="${partition}"}`;
     const loginBuckets = (slow: boolean) =>
       ["0.5", "1", "2.5", "5", "+Inf"].map((le) => ({
         series: `http_request_duration_seconds_bucket{job="api",route="/login",le="${le}"}`,
@@ -209,15 +211,15 @@ describe("the Prometheus configuration and alert rules, checked by promtool", ()
         "1m",
         [
           {
-            series: 'cdc_consumer_group_lag_messages{job="consumer",topic="appdb-cdc",partition="0"}',
+            series: lagSeries("appdb-cdc-consumer", "0"),
             values: "2000+100x40",
           },
         ],
         "ConsumerLagGrowing",
         "30m",
         {
-          labels: { severity: "ticket" },
-          summary: "The consumer group is 5000 messages behind and falling further behind",
+          labels: { severity: "ticket", group: "appdb-cdc-consumer" },
+          summary: "Consumer group appdb-cdc-consumer is 5000 messages behind and falling further behind",
           runbook: "the-consumer-falls-behind",
         },
       ),
@@ -225,9 +227,37 @@ describe("the Prometheus configuration and alert rules, checked by promtool", ()
         "1m",
         [
           {
-            series: 'cdc_consumer_group_lag_messages{job="consumer",topic="appdb-cdc",partition="0"}',
+            series: lagSeries("appdb-cdc-consumer", "0"),
             values: "5000x40",
           },
+        ],
+        "ConsumerLagGrowing",
+        "30m",
+        null,
+      ),
+      // Two groups on a two-partition topic: only the one falling behind alerts, named by its group.
+      test(
+        "1m",
+        [
+          { series: lagSeries("appdb-cdc-consumer", "0"), values: "10x40" },
+          { series: lagSeries("appdb-cdc-consumer", "1"), values: "10x40" },
+          { series: lagSeries("audit", "0"), values: "600+50x40" },
+          { series: lagSeries("audit", "1"), values: "600+50x40" },
+        ],
+        "ConsumerLagGrowing",
+        "30m",
+        {
+          labels: { severity: "ticket", group: "audit" },
+          summary: "Consumer group audit is 4200 messages behind and falling further behind",
+          runbook: "the-consumer-falls-behind",
+        },
+      ),
+      // Two groups each under the threshold and rising: their sum is over it, but no group is behind.
+      test(
+        "1m",
+        [
+          { series: lagSeries("appdb-cdc-consumer", "0"), values: "400+5x40" },
+          { series: lagSeries("audit", "0"), values: "400+5x40" },
         ],
         "ConsumerLagGrowing",
         "30m",

@@ -28,6 +28,16 @@ describe("stack config", () => {
     assert.notEqual(load({}).monitoring, undefined);
   });
 
+  it("derives the consumer group from the topic once, unless consumerGroup names one", () => {
+    assert.equal(load({}).consumerGroup, "appdb-cdc-consumer");
+    assert.equal(load({ topic: "orders" }).consumerGroup, "orders-consumer");
+    assert.equal(load({ topic: "orders", consumerGroup: "orders-audit" }).consumerGroup, "orders-audit");
+  });
+
+  it("takes a topic of up to 245 characters, leaving room for its dead-letter topic's .dlq in Kafka's 249", () => {
+    assert.equal(load({ topic: "t".repeat(245) }).topic.length, 245);
+  });
+
   it("accepts a Docker platform for the images", () => {
     assert.equal(load({ imagePlatform: "linux/arm64/v8" }).imagePlatform, "linux/arm64/v8");
   });
@@ -42,6 +52,12 @@ describe("stack config", () => {
     [{ kafkaVersion: "4.0.0" }, "kafkaVersion", /3\.9\.x/],
     [{ changefeedId: "bad_id" }, "changefeedId", /dash-separated/],
     [{ topic: "bad topic" }, "topic", /topic name/],
+    [{ topic: ".." }, "topic", /not "\." or "\.\."/],
+    [{ topic: "t".repeat(246) }, "topic", /dead-letter topic "t+\.dlq": at most 245 characters, got 246/],
+    [{ consumerGroup: "my group" }, "consumerGroup", /consumer group id/],
+    [{ tokenTtlSeconds: "59" }, "tokenTtlSeconds", /from 60 to 2592000/],
+    [{ purgeBatchSize: "10001" }, "purgeBatchSize", /from 1 to 10000/],
+    [{ topicPartitions: "65" }, "topicPartitions", /from 1 to 64/],
     [{ exposeInternalPorts: "sometimes" }, "exposeInternalPorts", /true or false/],
     [{ adminEmail: "nobody" }, "adminEmail", /email/],
     [{ pdCount: "4" }, "pdCount", /use 1, 3 or 5/],

@@ -442,6 +442,7 @@ describe("the Kubernetes target with the default config", () => {
       plainEnv(c),
       consumerEnvironment({
         topic: "appdb-cdc",
+        groupId: "appdb-cdc-consumer",
         logLevel: "info",
         brokers: "tidbstack-kafka-bootstrap.tidbstack.svc:9092",
       }),

@@ -585,6 +585,23 @@ describe("the stack with exposeInternalPorts", () => {
   });
 });
 
+describe("the stack with a topic and a consumer group of its own", () => {
+  it("gives the consumer the configured group, and the topic's dead-letter topic to it and to the changefeed step", async () => {
+    const run = await runProgram({ topic: "orders", consumerGroup: "orders-audit" });
+    const env = envOf(run.byName("tidbstack-consumer", CONTAINER));
+    assert.equal(env["KAFKA_TOPIC"], "orders");
+    assert.equal(env["KAFKA_GROUP_ID"], "orders-audit");
+    assert.equal(env["KAFKA_DLQ_TOPIC"], "orders.dlq");
+    const step = stepEnv(String(run.byName("tidbstack-changefeed-appdb-to-kafka", COMMAND).inputs["create"]));
+    assert.equal(step["KAFKA_DLQ_TOPIC"], "orders.dlq");
+  });
+
+  it("derives the group from the topic when none is configured", async () => {
+    const run = await runProgram({ topic: "orders" });
+    assert.equal(envOf(run.byName("tidbstack-consumer", CONTAINER))["KAFKA_GROUP_ID"], "orders-consumer");
+  });
+});
+
 describe("the stack with monitoring off", () => {
   it("declares no Prometheus or Grafana and needs no Grafana password", async () => {
     const { grafanaAdminPassword: _unused, ...secrets } = DEFAULT_SECRETS;
@@ -661,7 +678,7 @@ describe("the containers the program declares", () => {
       }),
       "tidbstack-consumer": serviceContainerSpec({
         alias: "consumer",
-        env: consumerEnvironment({ topic: "appdb-cdc", logLevel: "info" }),
+        env: consumerEnvironment({ topic: "appdb-cdc", groupId: "appdb-cdc-consumer", logLevel: "info" }),
         healthPort: 9464,
       }),
       "tidbstack-purge": serviceContainerSpec({
@@ -750,7 +767,7 @@ describe("the program's sources", () => {
           : [],
     );
 
-  it("import no service's source: only their own modules, Node and Pulumi", () => {
+  it("import no service's source: only their own modules, Node, Pulumi and the services' dependency-free contracts", () => {
     const files = [join(infra, "index.ts"), ...sources(join(infra, "src"))];
     assert.ok(files.length > 10);
     for (const file of files) {
@@ -761,7 +778,11 @@ describe("the program's sources", () => {
           const target = relative(infra, resolve(dirname(file), specifier));
           assert.ok(!target.startsWith("..") && !target.startsWith("test"), `${file} imports ${specifier}`);
         } else {
-          assert.match(specifier, /^(node:|@pulumi\/)/, `${file} imports ${specifier}`);
+          assert.match(
+            specifier,
+            /^(node:|@pulumi\/|@tidbstack\/service-kit\/contracts$)/,
+            `${file} imports ${specifier}`,
+          );
         }
       }
     }
@@ -770,8 +791,14 @@ describe("the program's sources", () => {
     };
     assert.deepEqual(
       Object.keys(manifest.dependencies).filter((name) => !name.startsWith("@pulumi/")),
-      [],
+      ["@tidbstack/service-kit"],
     );
+  });
+
+  it("reach the services' contracts as a module that imports nothing, so no service dependency loads", () => {
+    const contracts = fileURLToPath(import.meta.resolve("@tidbstack/service-kit/contracts"));
+    assert.match(contracts, /service-kit\/src\/contracts\.ts$/);
+    assert.doesNotMatch(readFileSync(contracts, "utf8"), /^\s*(import|export)\b[^;]*\bfrom\s/m);
   });
 });
 

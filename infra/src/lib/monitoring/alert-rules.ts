@@ -115,13 +115,15 @@ export function alertRules(): { groups: { name: string; rules: Rule[] }[] } {
               runbook: "a-changefeed-is-stuck-or-failed",
             },
           ),
+          // Per group: each group reads the whole topic, so two groups' lags added together mean nothing.
           alert(
             "ConsumerLagGrowing",
-            'sum(cdc_consumer_group_lag_messages{job="consumer"}) > 1000 and deriv(sum(cdc_consumer_group_lag_messages{job="consumer"})[15m:1m]) > 0',
+            'sum by (group) (cdc_consumer_group_lag_messages{job="consumer"}) > 1000 and deriv(sum by (group) (cdc_consumer_group_lag_messages{job="consumer"})[15m:1m]) > 0',
             {
               for: "10m",
               severity: "ticket",
-              summary: "The consumer group is {{ $value }} messages behind and falling further behind",
+              summary:
+                "Consumer group {{ $labels.group }} is {{ $value }} messages behind and falling further behind",
               runbook: "the-consumer-falls-behind",
             },
           ),

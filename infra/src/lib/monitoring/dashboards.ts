@@ -121,12 +121,13 @@ export const STACK_OVERVIEW = dashboard(
     },
     {
       title: "Consumer group lag",
-      description: "Messages not yet committed by the consumer group, per partition.",
+      description:
+        "Messages not yet committed by each consumer group, per partition: groups are never added together, since each reads the whole topic.",
       unit: "short",
       queries: [
         {
-          expr: `sum by (partition) (cdc_consumer_group_lag_messages{${CONSUMER}})`,
-          legend: "partition {{partition}}",
+          expr: `sum by (group, partition) (cdc_consumer_group_lag_messages{${CONSUMER}})`,
+          legend: "{{group}} partition {{partition}}",
         },
       ],
     },
