@@ -13,3 +13,4 @@ export {
 export { ConfigError, EnvReader, loadConfigOrExit, type Env } from "./env.ts";
 export { exitGracefullyOnSignals, type ShutdownOptions } from "./shutdown.ts";
 export { kafkajsLogCreator, type KafkajsLogEntry } from "./kafkajs-logging.ts";
+export { createHttpServer, HTTP_SERVER_TIMEOUTS } from "./http-server.ts";
