@@ -10,25 +10,37 @@ export interface RawResponse {
 }
 
 /**
- * Sends `request` byte for byte on a new connection (no client library, so nothing is validated or
- * fixed up), half-closes it and reads until the server closes. Returns every response the server wrote,
- * interim 1xx ones included, in order.
+ * Sends `request` byte for byte on a new connection (no client library, so nothing is validated or fixed
+ * up) and reads until the server closes. Returns every response the server wrote, interim 1xx ones
+ * included, in order.
+ *
+ * The connection is not half-closed at once: a Node server ends a connection as soon as the client's side
+ * ends, dropping a response still being prepared. Only if the server has neither answered nor closed
+ * after `endAfterMs` (it is waiting for bytes the request announced but did not send) is the client's
+ * side ended, which makes the server answer or close.
  */
 export async function rawRequest(
   port: number,
   request: string | Buffer,
-  timeoutMs = 10_000,
+  options: { endAfterMs?: number; timeoutMs?: number } = {},
 ): Promise<RawResponse[]> {
+  const { endAfterMs = 2000, timeoutMs = 10_000 } = options;
   const socket = connect(port, "127.0.0.1");
   const chunks: Buffer[] = [];
   socket.on("data", (chunk: Buffer) => chunks.push(chunk));
   socket.on("error", () => {
     // A reset after the server answered and closed is fine: what it wrote is already in `chunks`.
   });
-  socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no close within ${timeoutMs} ms`)));
+  const closed = new Promise((resolve) => socket.on("close", resolve));
   await once(socket, "connect");
-  socket.end(request);
-  await once(socket, "close");
+  socket.write(request);
+  const ender = setTimeout(() => {
+    if (chunks.length === 0) socket.end();
+  }, endAfterMs);
+  const killer = setTimeout(() => socket.destroy(), timeoutMs);
+  await closed;
+  clearTimeout(ender);
+  clearTimeout(killer);
   return parseResponses(Buffer.concat(chunks));
 }
 
