@@ -252,7 +252,9 @@ describe("the API process under faults", () => {
           "the dripping clients were still sending when cut off",
         );
         assert.ok(latencies.length > 50, `only ${latencies.length} /health samples`);
-        assert.ok(p99 < 250, `/health p99 was ${p99.toFixed(1)} ms during the attack`);
+        // Generous for a shared 2-core machine (25-55 ms measured when it is quiet); the attack holds sockets
+        // for 10 s, so a server it slowed down would be far above this.
+        assert.ok(p99 < 500, `/health p99 was ${p99.toFixed(1)} ms during the attack`);
         assert.equal((await fetch(`${api.url}/health`)).status, 200);
       } finally {
         await api.stop();
