@@ -93,12 +93,12 @@ export async function sampleLatency(
   until: Promise<unknown>,
   intervalMs = 50,
 ): Promise<number[]> {
-  let done = false;
+  const state = { done: false };
   void until.finally(() => {
-    done = true;
+    state.done = true;
   });
   const samples: number[] = [];
-  while (!done) {
+  while (!state.done) {
     const started = performance.now();
     await new Promise<void>((resolve, reject) => {
       // A fresh connection each time (no agent): the attack fills the accept queue and the socket table,
