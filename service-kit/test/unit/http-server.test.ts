@@ -71,7 +71,7 @@ describe("the services' HTTP server", () => {
   });
 
   it("still serves well-formed requests", async () => {
-    const response = await exchange(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    const response = await exchange(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert.equal(response.status, 200);
     assert.deepEqual(response.body, { status: "ok" });
   });
