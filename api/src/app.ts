@@ -230,6 +230,12 @@ function fromBodyParser(error: unknown): ApiError | undefined {
   if (type === "encoding.unsupported" || type === "charset.unsupported") {
     return invalidRequest("the request body must be UTF-8 JSON");
   }
+  // Whatever else body-parser refuses as the client's fault (a gzip or deflate body that does not
+  // decompress, a body that ends before its Content-Length) is marked with a 4xx status.
+  const { status, expose } = (error ?? {}) as { status?: unknown; expose?: unknown };
+  if (expose === true && typeof status === "number" && status >= 400 && status < 500) {
+    return invalidRequest("the request body could not be read");
+  }
   return undefined;
 }
 

@@ -4,6 +4,8 @@ import { RATE_LIMIT_STORES, type RateLimitStore } from "./rate-limit.ts";
 /** Everything the API server reads from its environment, validated once at start-up. */
 export interface ApiConfig {
   readonly port: number;
+  /** The address to listen on (HOST); absent: every interface. */
+  readonly host?: string;
   readonly db: DbConfig;
   /** How long a login token stays valid, in seconds. */
   readonly tokenTtlSeconds: number;
@@ -37,8 +39,10 @@ export function readDbConfig(reader: EnvReader): DbConfig {
 
 export function loadApiConfig(env: Env): ApiConfig {
   const reader = new EnvReader(env);
+  const host = reader.listenHost("HOST");
   return {
     port: reader.port("PORT", 3000),
+    ...(host === undefined ? {} : { host }),
     db: readDbConfig(reader),
     tokenTtlSeconds: reader.integer("TOKEN_TTL_SECONDS", 3600, { min: 60, max: 30 * 24 * 3600 }),
     loginRateLimitPerMinute: reader.integer("LOGIN_RATE_LIMIT_PER_MINUTE", 10, { min: 1, max: 1_000_000 }),

@@ -3,6 +3,7 @@
  * gracefully on SIGTERM/SIGINT. The only file with side effects at import time.
  */
 import {
+  createHttpServer,
   loadConfigOrExit,
   logProcessWarnings,
   configureLogging,
@@ -37,16 +38,19 @@ const app = createApp({
   ...(sharedLimiter === undefined ? {} : { limiter: sharedLimiter }),
 });
 
-const server = app.listen(config.port, () => {
+// Not app.listen(): that server would have Node's default timeouts (see HTTP_SERVER_TIMEOUTS).
+const server = createHttpServer(app);
+server.listen({ port: config.port, host: config.host }, () => {
   logger.info({
     action: "listening",
+    host: config.host ?? "*",
     port: config.port,
     database: `${config.db.host}:${config.db.port}/${config.db.database}`,
     loginRateLimitStore: config.loginRateLimitStore,
   });
 });
 server.on("error", (error) => {
-  logger.fatal({ action: "listen_failed", port: config.port }, error);
+  logger.fatal({ action: "listen_failed", host: config.host ?? "*", port: config.port }, error);
   void shutdownLogging().then(() => process.exit(1));
 });
 

@@ -9,6 +9,8 @@ export interface ConsumerConfig {
   /** Where a consumer group with no committed offset starts: the earliest offset (true) or the latest. */
   readonly fromBeginning: boolean;
   readonly metricsPort: number;
+  /** The address the metrics server listens on (HOST); absent: every interface. */
+  readonly host?: string;
   readonly logLevel: LogLevel;
 }
 
@@ -32,6 +34,7 @@ export function loadConsumerConfig(env: Env): ConsumerConfig {
   const topic = reader.matching("KAFKA_TOPIC", TOPIC, "a Kafka topic name", "appdb-cdc");
   const dlqTopic = reader.matching("KAFKA_DLQ_TOPIC", TOPIC, "a Kafka topic name", `${topic}.dlq`);
   if (dlqTopic === topic) throw reader.error("KAFKA_DLQ_TOPIC", "must differ from KAFKA_TOPIC");
+  const host = reader.listenHost("HOST");
   return {
     brokers,
     topic,
@@ -39,6 +42,7 @@ export function loadConsumerConfig(env: Env): ConsumerConfig {
     dlqTopic,
     fromBeginning: reader.boolean("KAFKA_FROM_BEGINNING", true),
     metricsPort: reader.port("METRICS_PORT", 9464),
+    ...(host === undefined ? {} : { host }),
     logLevel: reader.logLevel("LOG_LEVEL", "info"),
   };
 }

@@ -36,6 +36,17 @@ export const COMMIT_EVERY_MESSAGES = 1000;
 const MAX_DETAIL_LENGTH = 1000;
 
 /**
+ * A dead letter's detail when the handler threw: the error's type only. Its message may quote the event's
+ * values, which must stay in the dead letter's value, not in its headers or the log.
+ */
+export function handlerErrorDetail(error: unknown): string {
+  // A custom error's name is whatever its code set; only the built-in ones are known to say nothing else.
+  const type = error instanceof Error && BUILT_IN_ERRORS.has(error.name) ? error.name : "an error";
+  return `the event handler threw ${type}`;
+}
+const BUILT_IN_ERRORS = new Set(["Error", "TypeError", "RangeError", "SyntaxError", "ReferenceError"]);
+
+/**
  * Consumes the CDC topic: every message is parsed and handled, or copied to the dead-letter topic when it
  * cannot be parsed, and only then is its offset committed (at-least-once). A message that fails to
  * dead-letter fails its batch, which kafkajs retries with backoff from the last committed offset; nothing is
@@ -149,8 +160,7 @@ export async function startConsumer(deps: ConsumerDeps): Promise<RunningConsumer
               deps.handle(result.event);
             } catch (error) {
               // The same event would fail the same way on every retry and stall the partition: it is poison.
-              const detail = error instanceof Error ? error.message : String(error);
-              await deadLetter(message, batch.partition, "handler_error", detail);
+              await deadLetter(message, batch.partition, "handler_error", handlerErrorDetail(error));
             }
           } else {
             await deadLetter(message, batch.partition, result.reason, result.detail);

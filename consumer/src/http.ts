@@ -1,12 +1,13 @@
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { Registry } from "prom-client";
+import { createHttpServer } from "@tidbstack/service-kit";
 
 /**
  * The consumer's only HTTP surface: GET /metrics (Prometheus text) and GET /health (200 while the consumer
  * group is running, 503 otherwise, with the state in the body).
  */
 export function createMetricsServer(registry: Registry, state: () => string): Server {
-  return createServer((req, res) => {
+  return createHttpServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path === "/metrics") {
       registry.metrics().then(

@@ -40,13 +40,19 @@ const server = createMetricsServer(
   metrics.registry,
   () => running?.state() ?? (stopping ? "stopped" : "starting"),
 );
-server.listen(config.metricsPort, () => {
+server.listen({ port: config.metricsPort, host: config.host }, () => {
   logger.info({
     action: "listening",
+    host: config.host ?? "*",
     metricsPort: config.metricsPort,
     topic: config.topic,
     groupId: config.groupId,
   });
+});
+
+server.on("error", (error) => {
+  logger.fatal({ action: "listen_failed", host: config.host ?? "*", metricsPort: config.metricsPort }, error);
+  void shutdownLogging().then(() => process.exit(1));
 });
 
 /** Kafka may not be up yet (or the topic not created yet): keep trying with capped backoff until stopped. */

@@ -6,11 +6,14 @@ export const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 const ROW_TYPES = new Set<string>(["INSERT", "UPDATE", "DELETE"]);
 const DIGITS = /^\d{1,20}$/;
 /**
- * The `_tidb` object as it appears in the source text. Inside a JSON string every quote is escaped, so the
- * text `"_tidb"` can only be the real key; TiCDC writes it last, so its last occurrence is the one.
+ * The `_tidb` object as it appears in the source text. TiCDC writes it as the last member of the message,
+ * so only a match that the message's closing brace ends is the top-level key: an object of the same shape
+ * nested in another field (or under a key such as `x"_tidb`, whose text contains `"_tidb"` after an escaped
+ * quote) must not supply the digits.
  */
 const TIDB_KEY = '"_tidb"';
-const TIDB_EXTENSION = /^"_tidb"\s*:\s*\{\s*"(commitTs|watermarkTs)"\s*:\s*(\d{1,20})\s*\}/;
+const TIDB_EXTENSION = /^"_tidb"\s*:\s*\{\s*"(commitTs|watermarkTs)"\s*:\s*(\d{1,20})\s*\}\s*\}\s*$/;
+const BACKSLASH = 0x5c;
 
 class InvalidEvent extends Error {}
 
@@ -33,7 +36,7 @@ export function parseMessage(value: Buffer | null): ParseResult {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return reject("not_json", error instanceof Error ? error.message : String(error));
+    return reject("not_json", notJsonDetail(error));
   }
   try {
     return { ok: true, event: toEvent(withExactTso(json, text)) };
@@ -44,6 +47,21 @@ export function parseMessage(value: Buffer | null): ParseResult {
 }
 
 /**
+ * What was wrong with a value that is not JSON, without quoting it: JSON.parse's own message repeats the
+ * value's first characters, and a dead letter's detail (a Kafka header and a log line) must not carry the
+ * poison message's content. Only the position JSON.parse reports is kept.
+ */
+function notJsonDetail(error: unknown): string {
+  const message = error instanceof Error ? error.message : "";
+  if (message.startsWith("Unexpected end of JSON input"))
+    return "the value is not valid JSON: it ends too early";
+  const position = /\bat position (\d+)/.exec(message)?.[1];
+  return position === undefined
+    ? "the value is not valid JSON"
+    : `the value is not valid JSON: syntax error at character ${position}`;
+}
+
+/**
  * Replaces the rounded number JSON.parse made of `_tidb`'s TSO with its exact digits from the source. The
  * digits must round to the parsed number, so the text that was matched is the value that was parsed.
  */
@@ -51,7 +69,8 @@ function withExactTso(json: unknown, text: string): unknown {
   const tidb = (json as { _tidb?: unknown } | null)?._tidb;
   if (typeof tidb !== "object" || tidb === null) return json;
   const at = text.lastIndexOf(TIDB_KEY);
-  const match = at === -1 ? null : TIDB_EXTENSION.exec(text.slice(at));
+  const match =
+    at === -1 || text.charCodeAt(at - 1) === BACKSLASH ? null : TIDB_EXTENSION.exec(text.slice(at));
   if (match === null) return json;
   const [, key, digits] = match as unknown as [string, "commitTs" | "watermarkTs", string];
   const parsed = (tidb as Record<string, unknown>)[key];
@@ -79,7 +98,9 @@ function toEvent(json: unknown): CdcEvent {
     };
   }
   if (message["isDdl"] !== false) throw new InvalidEvent("isDdl must be true or false");
-  if (!ROW_TYPES.has(type)) throw new InvalidEvent(`unsupported row event type "${type}"`);
+  // The type is not quoted: a rejection's detail never repeats the message's content.
+  if (!ROW_TYPES.has(type))
+    throw new InvalidEvent("type must be INSERT, UPDATE, DELETE or TIDB_WATERMARK when isDdl is false");
   const rows = rowList(message["data"], "data");
   if (rows.length === 0) throw new InvalidEvent("data must hold at least one row");
   const old = message["old"] === null || message["old"] === undefined ? null : rowList(message["old"], "old");
@@ -146,7 +167,9 @@ function rowList(value: unknown, field: string): Row[] {
     const columns = object(row, `${field}[${index}]`);
     for (const [column, cell] of Object.entries(columns)) {
       if (cell !== null && typeof cell !== "string") {
-        throw new InvalidEvent(`${field}[${index}].${column} must be a string or null`);
+        // Named by position: a column name is the message's content too.
+        const position = Object.keys(columns).indexOf(column) + 1;
+        throw new InvalidEvent(`${field}[${index}], column ${position}: a value must be a string or null`);
       }
     }
     return columns as Row;

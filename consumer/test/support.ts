@@ -79,6 +79,8 @@ export interface ConsumerProcess {
   readonly lines: Record<string, unknown>[];
   /** Calls `action` from the stdout handler itself as soon as `count` db_change lines are in: no polling delay. */
   onChanges(count: number, action: () => void): void;
+  /** Calls `action` from the stdout handler, once, for the first line that matches. */
+  onLine(matches: (line: Record<string, unknown>) => boolean, action: () => void): void;
   readonly metricsUrl: string;
   exited: Promise<[number | null, NodeJS.Signals | null]>;
 }
@@ -92,6 +94,7 @@ export async function spawnConsumer(env: Record<string, string>): Promise<Consum
   });
   const lines: Record<string, unknown>[] = [];
   const watchers: { count: number; action: () => void }[] = [];
+  const lineWatchers: { matches: (line: Record<string, unknown>) => boolean; action: () => void }[] = [];
   let changes = 0;
   let partial = "";
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
@@ -102,6 +105,10 @@ export async function spawnConsumer(env: Record<string, string>): Promise<Consum
       const line = JSON.parse(part) as Record<string, unknown>;
       lines.push(line);
       if (line["action"] === "db_change") changes++;
+      for (const watcher of lineWatchers.filter((w) => w.matches(line))) {
+        lineWatchers.splice(lineWatchers.indexOf(watcher), 1);
+        watcher.action();
+      }
     }
     for (const watcher of watchers.filter((w) => changes >= w.count)) {
       watchers.splice(watchers.indexOf(watcher), 1);
@@ -115,6 +122,7 @@ export async function spawnConsumer(env: Record<string, string>): Promise<Consum
     metricsUrl: `http://127.0.0.1:${metricsPort}`,
     exited,
     onChanges: (count, action) => watchers.push({ count, action }),
+    onLine: (matches, action) => lineWatchers.push({ matches, action }),
   };
 }
 

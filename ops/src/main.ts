@@ -20,7 +20,7 @@ import {
 import { applyChangefeed, deleteChangefeed } from "./changefeed.ts";
 import { loadChangefeedApplyConfig, loadChangefeedDeleteConfig, loadPdReconcileConfig } from "./config.ts";
 import { reconcilePd } from "./pd-reconcile.ts";
-import { ensureTopics } from "./topics.ts";
+import { DLQ_MAX_MESSAGE_BYTES, ensureTopics } from "./topics.ts";
 
 const logger = getLogger("ops");
 
@@ -42,7 +42,7 @@ const commands: Record<string, () => Promise<void>> = {
         admin,
         [
           { topic: config.topic, partitions: config.partitions },
-          { topic: config.dlqTopic, partitions: 1 },
+          { topic: config.dlqTopic, partitions: 1, maxMessageBytes: DLQ_MAX_MESSAGE_BYTES },
         ],
         logger,
       );

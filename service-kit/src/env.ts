@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { LOG_LEVELS, type LogLevel } from "./contracts.ts";
 
 /** A bad or missing environment variable. The message names the variable and says what it must be. */
@@ -34,6 +35,10 @@ export function loadConfigOrExit<T>(load: () => T): T {
     process.exit(1);
   }
 }
+
+/** A DNS host name (RFC 1123): dot-separated labels of letters, digits and inner hyphens. */
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /** Reads environment variables with defaults and validation; every failure is a ConfigError. */
 export class EnvReader {
@@ -98,6 +103,16 @@ export class EnvReader {
       throw new ConfigError(name, `must be between ${range.min} and ${range.max}, got ${value}`);
     }
     return parsed;
+  }
+
+  /**
+   * An address to listen on: an IPv4 or IPv6 literal (without brackets) or a host name. Undefined when
+   * unset, which means every interface (Node's default: `::` where the kernel has IPv6, else `0.0.0.0`).
+   */
+  listenHost(name: string): string | undefined {
+    const value = this.raw(name);
+    if (value === undefined || isIP(value) !== 0 || HOST_NAME.test(value)) return value;
+    throw new ConfigError(name, `must be an IP address or a host name, got "${value}"`);
   }
 
   port(name: string, fallback: number): number {

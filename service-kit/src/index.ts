@@ -11,4 +11,5 @@ export {
 export { ConfigError, EnvReader, loadConfigOrExit, type Env } from "./env.ts";
 export { exitGracefullyOnSignals, type ShutdownOptions } from "./shutdown.ts";
 export { kafkajsLogCreator, type KafkajsLogEntry } from "./kafkajs-logging.ts";
+export { createHttpServer, HTTP_SERVER_TIMEOUTS } from "./http-server.ts";
 export { LOG_LEVELS, type LogLevel } from "./contracts.ts";

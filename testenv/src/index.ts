@@ -10,6 +10,14 @@ import mysql from "mysql2/promise";
 export { startMariaDb, type MariaDbServer } from "./mariadb.ts";
 export { startKafka, type KafkaBroker, KAFKA_LIBS_DIR } from "./kafka.ts";
 export { freePort } from "./processes.ts";
+export { parseResponses, rawRequest, type RawResponse } from "./raw-http.ts";
+export {
+  openSlowClients,
+  percentile,
+  sampleLatency,
+  type HeldConnection,
+  type SlowClients,
+} from "./slow-clients.ts";
 export { machineDescription, median, writeSection } from "./report.ts";
 export {
   docker,

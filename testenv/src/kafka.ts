@@ -20,6 +20,8 @@ export interface KafkaBroker {
   /** Stops the broker and keeps its log directory, so `start()` resumes with the same topics and offsets. */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Kills the broker with SIGKILL, like a crash; its log directory stays, so `start()` recovers it. */
+  kill(): Promise<void>;
   /** Stops the broker and deletes its data. */
   destroy(): Promise<void>;
 }
@@ -104,6 +106,10 @@ export async function startKafka(): Promise<KafkaBroker> {
     bootstrap,
     start,
     stop,
+    async kill() {
+      await server?.kill();
+      server = undefined;
+    },
     async destroy() {
       await stop();
       rmSync(baseDir, { recursive: true, force: true });

@@ -19,6 +19,8 @@ export interface MariaDbServer {
   /** Stops the server and keeps its data, so `start()` brings the same databases back on the same port. */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Kills the server with SIGKILL, like a crash; its data stays, so `start()` recovers it on the same port. */
+  kill(): Promise<void>;
   /** Stops the server and deletes its data. */
   destroy(): Promise<void>;
 }
@@ -79,6 +81,10 @@ export async function startMariaDb(options: { port?: number } = {}): Promise<Mar
     url: `mysql://${ADMIN_USER}:${ADMIN_PASSWORD}@127.0.0.1:${port}`,
     start,
     stop,
+    async kill() {
+      await server?.kill();
+      server = undefined;
+    },
     async destroy() {
       await stop();
       rmSync(baseDir, { recursive: true, force: true });

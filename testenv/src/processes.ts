@@ -28,6 +28,8 @@ export interface ServerProcess {
   readonly logFile: string;
   /** Sends SIGTERM, waits up to `graceMs` for the exit, then SIGKILL. */
   stop(graceMs?: number): Promise<void>;
+  /** Sends SIGKILL and waits for the exit: a crash, with no chance to flush or close anything. */
+  kill(): Promise<void>;
 }
 
 /** Starts a long-running server with its output in `logFile`, detached so Ctrl-C reaches only the runner. */
@@ -40,17 +42,28 @@ export function startServerProcess(command: string, args: readonly string[], log
   const pidFile = dir === undefined ? undefined : join(dir, String(pid));
   if (pidFile !== undefined) writeFileSync(pidFile, `${command}\n`);
   const exited = once(child, "exit");
+  const running = (): boolean => child.exitCode === null && child.signalCode === null;
+  const forget = (): void => {
+    if (pidFile !== undefined) rmSync(pidFile, { force: true });
+  };
   return {
     child,
     logFile,
     async stop(graceMs = 15_000) {
-      if (child.exitCode === null && child.signalCode === null) {
+      if (running()) {
         child.kill("SIGTERM");
         const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
         await exited;
         clearTimeout(timer);
       }
-      if (pidFile !== undefined) rmSync(pidFile, { force: true });
+      forget();
+    },
+    async kill() {
+      if (running()) {
+        child.kill("SIGKILL");
+        await exited;
+      }
+      forget();
     },
   };
 }

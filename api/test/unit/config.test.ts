@@ -56,6 +56,8 @@ describe("API configuration", () => {
     [{ TRUST_PROXY: "maybe" }, "TRUST_PROXY", /true or false/],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL", /one of/],
     [{ DB_NAME: "app-db; DROP" }, "DB_NAME", /letters, digits or underscores/],
+    [{ HOST: "0.0.0.0:3000" }, "HOST", /an IP address or a host name/],
+    [{ HOST: "[::1]" }, "HOST", /an IP address or a host name/],
   ];
   for (const [env, variable, problem] of cases) {
     it(`rejects a bad ${variable} with an error naming it`, () => {
@@ -69,6 +71,13 @@ describe("API configuration", () => {
       );
     });
   }
+
+  it("listens on HOST when it is an IP address or a host name, and on every interface when it is unset", () => {
+    for (const host of ["127.0.0.1", "0.0.0.0", "::", "::1", "localhost", "api.internal"]) {
+      assert.equal(loadApiConfig({ DB_USER: "api", HOST: host }).host, host);
+    }
+    assert.equal("host" in loadApiConfig({ DB_USER: "api", HOST: " " }), false);
+  });
 
   it("requires DB_USER", () => {
     assert.throws(

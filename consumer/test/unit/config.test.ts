@@ -27,6 +27,11 @@ describe("consumer configuration", () => {
     assert.equal(config.fromBeginning, false);
   });
 
+  it("serves metrics on HOST when set, on every interface otherwise", () => {
+    assert.equal(loadConsumerConfig({ HOST: "127.0.0.1" }).host, "127.0.0.1");
+    assert.equal("host" in loadConsumerConfig({}), false);
+  });
+
   const bad: [Record<string, string>, string][] = [
     [{ KAFKA_BROKERS: "kafka" }, "KAFKA_BROKERS"],
     [{ KAFKA_BROKERS: " , " }, "KAFKA_BROKERS"],
@@ -35,6 +40,7 @@ describe("consumer configuration", () => {
     [{ KAFKA_FROM_BEGINNING: "sometimes" }, "KAFKA_FROM_BEGINNING"],
     [{ METRICS_PORT: "0" }, "METRICS_PORT"],
     [{ LOG_LEVEL: "chatty" }, "LOG_LEVEL"],
+    [{ HOST: "consumer:9464" }, "HOST"],
   ];
   for (const [env, variable] of bad) {
     it(`rejects a bad ${variable} with an error naming it`, () => {

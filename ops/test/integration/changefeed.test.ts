@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { captureLogLines, getLogger } from "@tidbstack/service-kit";
+import kafkajs from "kafkajs";
 import { kafkaBrokers, uniqueName } from "@tidbstack/testenv";
 import { applyChangefeed, ChangefeedError, deleteChangefeed } from "../../src/changefeed.ts";
 import { TicdcError } from "../../src/ticdc.ts";
-import { ensureTopics } from "../../src/topics.ts";
+import { DLQ_MAX_MESSAGE_BYTES, ensureTopics } from "../../src/topics.ts";
 import { FakeTicdc } from "../fakes/ticdc.ts";
 import { quietKafka, runOps, withAction } from "../support.ts";
 
@@ -273,14 +274,14 @@ describe("changefeed apply against a server answering like TiCDC v8.5's OpenAPI 
 });
 
 describe("the changefeed step's topic creation against a real broker", () => {
-  it("creates the topic with the configured partitions and the DLQ, and is idempotent", async () => {
+  it("creates the topic with the configured partitions and the DLQ with room for a dead letter of a full-size message, and is idempotent", async () => {
     const kafka = quietKafka(kafkaBrokers());
     const admin = kafka.admin();
     await admin.connect();
     const topic = uniqueName("cdc");
     const specs = [
       { topic, partitions: 3 },
-      { topic: `${topic}.dlq`, partitions: 1 },
+      { topic: `${topic}.dlq`, partitions: 1, maxMessageBytes: DLQ_MAX_MESSAGE_BYTES },
     ];
     try {
       await ensureTopics(admin, specs, logger);
@@ -293,6 +294,17 @@ describe("the changefeed step's topic creation against a real broker", () => {
           [`${topic}.dlq`, 1],
         ].sort(),
       );
+      const configs = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [
+          {
+            type: kafkajs.ConfigResourceTypes.TOPIC,
+            name: `${topic}.dlq`,
+            configNames: ["max.message.bytes"],
+          },
+        ],
+      });
+      assert.equal(configs.resources[0]?.configEntries[0]?.configValue, String(2 * 1024 * 1024));
       await ensureTopics(admin, [{ topic, partitions: 4 }], logger);
       const grown = await admin.fetchTopicMetadata({ topics: [topic] });
       assert.equal(
