@@ -1,5 +1,5 @@
 import { EnvReader, type Env, type LogLevel } from "@tidbstack/service-kit";
-import { RATE_LIMIT_STORES, type RateLimitStore } from "./rate-limit.ts";
+import { API_ENV, DB_ENV, type RateLimitStore } from "@tidbstack/service-kit/contracts";
 
 /** Everything the API server reads from its environment, validated once at start-up. */
 export interface ApiConfig {
@@ -26,33 +26,29 @@ export interface DbConfig {
   readonly database: string;
 }
 
-/** The database connection, shared by the server and the migration command. */
+/** The database connection, shared by the server, the token purge and the migration command. */
 export function readDbConfig(reader: EnvReader): DbConfig {
   return {
-    host: reader.string("DB_HOST", "127.0.0.1"),
-    port: reader.port("DB_PORT", 4000),
-    user: reader.string("DB_USER"),
-    password: reader.secret("DB_PASSWORD", ""),
-    database: reader.identifier("DB_NAME", "appdb"),
+    host: reader.read(DB_ENV.DB_HOST),
+    port: reader.read(DB_ENV.DB_PORT),
+    user: reader.read(DB_ENV.DB_USER),
+    password: reader.read(DB_ENV.DB_PASSWORD),
+    database: reader.read(DB_ENV.DB_NAME),
   };
 }
 
+/** Reads the API server's environment: the contract API_ENV, shared with the Pulumi program. */
 export function loadApiConfig(env: Env): ApiConfig {
   const reader = new EnvReader(env);
-  const host = reader.listenHost("HOST");
+  const host = reader.read(API_ENV.HOST);
   return {
-    port: reader.port("PORT", 3000),
+    port: reader.read(API_ENV.PORT),
     ...(host === undefined ? {} : { host }),
     db: readDbConfig(reader),
-    tokenTtlSeconds: reader.integer("TOKEN_TTL_SECONDS", 3600, { min: 60, max: 30 * 24 * 3600 }),
-    loginRateLimitPerMinute: reader.integer("LOGIN_RATE_LIMIT_PER_MINUTE", 10, { min: 1, max: 1_000_000 }),
-    loginRateLimitStore: reader.matching(
-      "LOGIN_RATE_LIMIT_STORE",
-      new RegExp(`^(${RATE_LIMIT_STORES.join("|")})$`),
-      RATE_LIMIT_STORES.join(" or "),
-      "memory",
-    ) as RateLimitStore,
-    trustProxy: reader.boolean("TRUST_PROXY", false),
-    logLevel: reader.logLevel("LOG_LEVEL", "info"),
+    tokenTtlSeconds: reader.read(API_ENV.TOKEN_TTL_SECONDS),
+    loginRateLimitPerMinute: reader.read(API_ENV.LOGIN_RATE_LIMIT_PER_MINUTE),
+    loginRateLimitStore: reader.read(API_ENV.LOGIN_RATE_LIMIT_STORE),
+    trustProxy: reader.read(API_ENV.TRUST_PROXY),
+    logLevel: reader.read(API_ENV.LOG_LEVEL),
   };
 }

@@ -1,4 +1,5 @@
 import { ConfigError, EnvReader, type Env, type LogLevel } from "@tidbstack/service-kit";
+import { PURGE_ENV } from "@tidbstack/service-kit/contracts";
 import { readDbConfig, type DbConfig } from "./config.ts";
 
 /** Everything the token purge reads from its environment and command line, validated once at start-up. */
@@ -19,6 +20,7 @@ export interface PurgeConfig {
 
 export const PURGE_USAGE = "usage: purge [--once]";
 
+/** Reads the token purge's environment (the contract PURGE_ENV, shared with the Pulumi program) and arguments. */
 export function loadPurgeConfig(env: Env, args: readonly string[]): PurgeConfig {
   const unknown = args.find((arg) => arg !== "--once");
   if (unknown !== undefined)
@@ -27,11 +29,10 @@ export function loadPurgeConfig(env: Env, args: readonly string[]): PurgeConfig 
   return {
     db: readDbConfig(reader),
     once: args.includes("--once"),
-    intervalSeconds: reader.integer("PURGE_INTERVAL_SECONDS", 300, { min: 1, max: 7 * 24 * 3600 }),
-    graceSeconds: reader.integer("PURGE_GRACE_SECONDS", 86_400, { min: 0, max: 365 * 24 * 3600 }),
-    // TiDB keeps a transaction in memory until it commits: a batch stays far below its limits.
-    batchSize: reader.integer("PURGE_BATCH_SIZE", 1000, { min: 1, max: 10_000 }),
-    metricsPort: reader.port("METRICS_PORT", 9465),
-    logLevel: reader.logLevel("LOG_LEVEL", "info"),
+    intervalSeconds: reader.read(PURGE_ENV.PURGE_INTERVAL_SECONDS),
+    graceSeconds: reader.read(PURGE_ENV.PURGE_GRACE_SECONDS),
+    batchSize: reader.read(PURGE_ENV.PURGE_BATCH_SIZE),
+    metricsPort: reader.read(PURGE_ENV.METRICS_PORT),
+    logLevel: reader.read(PURGE_ENV.LOG_LEVEL),
   };
 }

@@ -13,10 +13,6 @@ export interface LoginRateLimiter {
   take(key: string): RateLimitDecision | Promise<RateLimitDecision>;
 }
 
-/** Which limiter LOGIN_RATE_LIMIT_STORE selects. */
-export const RATE_LIMIT_STORES = ["memory", "database"] as const;
-export type RateLimitStore = (typeof RATE_LIMIT_STORES)[number];
-
 /**
  * Per-key token buckets: each key (a client IP) may spend `perMinute` attempts at once and regains them
  * evenly over a minute, so there is no burst at a window boundary. In memory: with several API replicas the

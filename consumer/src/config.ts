@@ -1,4 +1,5 @@
 import { EnvReader, type Env, type LogLevel } from "@tidbstack/service-kit";
+import { CONSUMER_ENV, consumerGroupOf, dlqTopicOf } from "@tidbstack/service-kit/contracts";
 
 /** Everything the consumer reads from its environment, validated once at start-up. */
 export interface ConsumerConfig {
@@ -14,35 +15,25 @@ export interface ConsumerConfig {
   readonly logLevel: LogLevel;
 }
 
-const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
-const BROKER = /^[A-Za-z0-9.-]+:\d{1,5}$/;
-
+/**
+ * Reads the consumer's environment: the contract CONSUMER_ENV, shared with the Pulumi program. The
+ * dead-letter topic and the group default to the ones the contract derives from the topic.
+ */
 export function loadConsumerConfig(env: Env): ConsumerConfig {
   const reader = new EnvReader(env);
-  const brokers = reader
-    .string("KAFKA_BROKERS", "localhost:9092")
-    .split(",")
-    .map((broker) => broker.trim())
-    .filter((broker) => broker !== "");
-  const badBroker = brokers.find((broker) => !BROKER.test(broker));
-  if (brokers.length === 0 || badBroker !== undefined) {
-    throw reader.error(
-      "KAFKA_BROKERS",
-      `must be a comma-separated list of host:port, got "${badBroker ?? ""}"`,
-    );
-  }
-  const topic = reader.matching("KAFKA_TOPIC", TOPIC, "a Kafka topic name", "appdb-cdc");
-  const dlqTopic = reader.matching("KAFKA_DLQ_TOPIC", TOPIC, "a Kafka topic name", `${topic}.dlq`);
-  if (dlqTopic === topic) throw reader.error("KAFKA_DLQ_TOPIC", "must differ from KAFKA_TOPIC");
-  const host = reader.listenHost("HOST");
+  const brokers = reader.read(CONSUMER_ENV.KAFKA_BROKERS);
+  const topic = reader.read(CONSUMER_ENV.KAFKA_TOPIC);
+  const dlqTopic = reader.read(CONSUMER_ENV.KAFKA_DLQ_TOPIC, dlqTopicOf(topic));
+  if (dlqTopic === topic) throw reader.error(CONSUMER_ENV.KAFKA_DLQ_TOPIC, "must differ from KAFKA_TOPIC");
+  const host = reader.read(CONSUMER_ENV.HOST);
   return {
     brokers,
     topic,
-    groupId: reader.string("KAFKA_GROUP_ID", "appdb-cdc-consumer"),
+    groupId: reader.read(CONSUMER_ENV.KAFKA_GROUP_ID, consumerGroupOf(topic)),
     dlqTopic,
-    fromBeginning: reader.boolean("KAFKA_FROM_BEGINNING", true),
-    metricsPort: reader.port("METRICS_PORT", 9464),
+    fromBeginning: reader.read(CONSUMER_ENV.KAFKA_FROM_BEGINNING),
+    metricsPort: reader.read(CONSUMER_ENV.METRICS_PORT),
     ...(host === undefined ? {} : { host }),
-    logLevel: reader.logLevel("LOG_LEVEL", "info"),
+    logLevel: reader.read(CONSUMER_ENV.LOG_LEVEL),
   };
 }

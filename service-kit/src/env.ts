@@ -1,5 +1,12 @@
 import { isIP } from "node:net";
-import { LOG_LEVELS, type LogLevel } from "./contracts.ts";
+import {
+  LOG_LEVELS,
+  type EnvValue,
+  type EnvVar,
+  type IntegerVar,
+  type ListVar,
+  type ValueRule,
+} from "./contracts.ts";
 
 /** A bad or missing environment variable. The message names the variable and says what it must be. */
 export class ConfigError extends Error {
@@ -40,7 +47,11 @@ export function loadConfigOrExit<T>(load: () => T): T {
 const HOST_NAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
-/** Reads environment variables with defaults and validation; every failure is a ConfigError. */
+/**
+ * Reads environment variables as the contracts (@tidbstack/service-kit/contracts) define them: names,
+ * defaults, bounds and rules come from the definition, so the Pulumi program and the process agree on them.
+ * Every failure is a ConfigError naming the variable.
+ */
 export class EnvReader {
   private readonly env: Env;
 
@@ -55,71 +66,99 @@ export class EnvReader {
   }
 
   /** Whether the variable is set to something other than blanks. */
-  isSet(name: string): boolean {
-    return this.raw(name) !== undefined;
-  }
-
-  string(name: string, fallback?: string): string {
-    const value = this.raw(name) ?? fallback;
-    if (value === undefined) throw new ConfigError(name, "is required");
-    return value;
+  isSet(variable: EnvVar): boolean {
+    return this.raw(variable.name) !== undefined;
   }
 
   /**
-   * Like string(), but keeps surrounding spaces: passwords may legitimately contain them. With a fallback,
-   * an unset variable yields the fallback (an empty password is valid for some database accounts).
+   * The variable's value, its default when unset, or `fallback` when the default depends on another
+   * variable (the consumer's dead-letter topic and group derive from its topic).
    */
-  secret(name: string, fallback?: string): string {
-    const value = this.env[name] ?? fallback;
-    if (value === undefined || (value === "" && fallback === undefined)) {
-      throw new ConfigError(name, "is required");
-    }
-    return value;
+  read<V extends EnvVar>(variable: V, fallback?: EnvValue<V>): EnvValue<V> {
+    return this.parse(variable, fallback) as EnvValue<V>;
   }
 
-  /** A value that must match `pattern`, described as `what` in the error. */
-  matching(name: string, pattern: RegExp, what: string, fallback?: string): string {
-    const value = this.string(name, fallback);
-    if (!pattern.test(value)) throw new ConfigError(name, `must be ${what}, got "${value}"`);
-    return value;
+  /** The variable's value, or undefined when it is unset; a set value must still follow its rule. */
+  optional<V extends EnvVar>(variable: V): EnvValue<V> | undefined {
+    return this.isSet(variable) ? this.read(variable) : undefined;
   }
 
   /** A ConfigError for a variable whose value fails a check made outside this reader. */
-  error(name: string, problem: string): ConfigError {
-    return new ConfigError(name, problem);
+  error(variable: EnvVar, problem: string): ConfigError {
+    return new ConfigError(variable.name, problem);
   }
 
-  /** A plain SQL identifier (database or user name), safe to splice into DDL. */
-  identifier(name: string, fallback?: string): string {
-    return this.matching(name, /^[A-Za-z0-9_]{1,64}$/, "1-64 letters, digits or underscores", fallback);
+  private parse(variable: EnvVar, fallback: unknown): EnvValue<EnvVar> {
+    switch (variable.kind) {
+      case "text": {
+        const value = this.required(variable.name, this.raw(variable.name) ?? fallback ?? variable.default);
+        return variable.rule === undefined ? value : this.follows(variable.name, value, variable.rule);
+      }
+      case "secret": {
+        // Spaces kept: passwords may contain them. "" counts as set only where the default is "" too.
+        const value = this.env[variable.name] ?? variable.default;
+        if (value === undefined || (value === "" && variable.default === undefined)) {
+          throw new ConfigError(variable.name, "is required");
+        }
+        return value;
+      }
+      case "integer":
+        return this.integer(variable, fallback ?? variable.default);
+      case "flag":
+        return this.flag(variable.name, variable.default);
+      case "choice": {
+        const value = this.raw(variable.name) ?? variable.default;
+        if (!variable.values.includes(value)) {
+          throw new ConfigError(variable.name, `must be ${variable.values.join(" or ")}, got "${value}"`);
+        }
+        return value;
+      }
+      case "logLevel": {
+        const value = this.raw(variable.name)?.toLowerCase() ?? variable.default;
+        if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+          throw new ConfigError(variable.name, `must be one of ${LOG_LEVELS.join(", ")}, got "${value}"`);
+        }
+        return value;
+      }
+      case "list":
+        return this.list(variable);
+      case "listenHost": {
+        const value = this.raw(variable.name);
+        if (value === undefined || isIP(value) !== 0 || HOST_NAME.test(value)) return value;
+        throw new ConfigError(variable.name, `must be an IP address or a host name, got "${value}"`);
+      }
+    }
   }
 
-  integer(name: string, fallback: number, range: { min: number; max: number }): number {
-    const value = this.raw(name);
-    if (value === undefined) return fallback;
-    if (!/^-?\d+$/.test(value)) throw new ConfigError(name, `must be a whole number, got "${value}"`);
+  private required(name: string, value: unknown): string {
+    if (typeof value !== "string") throw new ConfigError(name, "is required");
+    return value;
+  }
+
+  private follows(name: string, value: string, rule: ValueRule): string {
+    if (!rule.pattern.test(value)) throw new ConfigError(name, `must be ${rule.what}, got "${value}"`);
+    return value;
+  }
+
+  private integer(variable: IntegerVar, fallback: unknown): number {
+    const value = this.raw(variable.name);
+    if (value === undefined) {
+      if (typeof fallback !== "number") throw new ConfigError(variable.name, "is required");
+      return fallback;
+    }
+    if (!/^-?\d+$/.test(value))
+      throw new ConfigError(variable.name, `must be a whole number, got "${value}"`);
     const parsed = Number(value);
-    if (parsed < range.min || parsed > range.max) {
-      throw new ConfigError(name, `must be between ${range.min} and ${range.max}, got ${value}`);
+    if (parsed < variable.min || parsed > variable.max) {
+      throw new ConfigError(
+        variable.name,
+        `must be between ${variable.min} and ${variable.max}, got ${value}`,
+      );
     }
     return parsed;
   }
 
-  /**
-   * An address to listen on: an IPv4 or IPv6 literal (without brackets) or a host name. Undefined when
-   * unset, which means every interface (Node's default: `::` where the kernel has IPv6, else `0.0.0.0`).
-   */
-  listenHost(name: string): string | undefined {
-    const value = this.raw(name);
-    if (value === undefined || isIP(value) !== 0 || HOST_NAME.test(value)) return value;
-    throw new ConfigError(name, `must be an IP address or a host name, got "${value}"`);
-  }
-
-  port(name: string, fallback: number): number {
-    return this.integer(name, fallback, { min: 1, max: 65535 });
-  }
-
-  boolean(name: string, fallback: boolean): boolean {
+  private flag(name: string, fallback: boolean): boolean {
     const value = this.raw(name)?.toLowerCase();
     if (value === undefined) return fallback;
     if (["true", "1", "yes"].includes(value)) return true;
@@ -127,11 +166,26 @@ export class EnvReader {
     throw new ConfigError(name, `must be true or false, got "${value}"`);
   }
 
-  logLevel(name: string, fallback: LogLevel): LogLevel {
-    const value = this.raw(name)?.toLowerCase() ?? fallback;
-    if (!(LOG_LEVELS as readonly string[]).includes(value)) {
-      throw new ConfigError(name, `must be one of ${LOG_LEVELS.join(", ")}, got "${value}"`);
+  /** Blanks around items are ignored; at least one item, each following the rule, and no repeats if unique. */
+  private list(variable: ListVar): string[] {
+    const items = (this.raw(variable.name) ?? variable.default ?? "")
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== "");
+    const bad = items.find((item) => !variable.item.test(item));
+    if (items.length === 0 || bad !== undefined) {
+      if (items.length === 0 && !this.isSet(variable) && variable.default === undefined) {
+        throw new ConfigError(variable.name, "is required");
+      }
+      throw new ConfigError(
+        variable.name,
+        `must be a comma-separated list of ${variable.what}, got "${bad ?? ""}"`,
+      );
     }
-    return value as LogLevel;
+    const repeated = items.find((item, i) => items.indexOf(item) !== i);
+    if (variable.unique && repeated !== undefined) {
+      throw new ConfigError(variable.name, `lists "${repeated}" twice`);
+    }
+    return items;
   }
 }
