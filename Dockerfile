@@ -31,12 +31,17 @@ RUN set -e; \
     fi; \
     npm ci -w "$WORKSPACE" --include-workspace-root --ignore-scripts --no-audit --no-fund
 COPY . .
-# npm lists the workspace and every workspace it depends on, transitively, from the installed tree. /out
+# The workspace and every workspace it depends on at run time, transitively, from their manifests'
+# `dependencies` (not `devDependencies`: testenv serves the tests only and is not in the context). /out
 # also gets main.js, the default command's entry point: a link to <workspace>/dist/main.js, which node
 # resolves, so the module runs from its own folder (exec form cannot expand a build argument).
 RUN set -e; \
-    workspaces=$(npm query -w "$WORKSPACE" ':scope, :scope .workspace' \
-      | node -e 'for (const p of JSON.parse(require("fs").readFileSync(0, "utf8"))) console.log(p.location)' | sort -u); \
+    workspaces=$(node -e 'const manifest = (w) => require(`./${w}/package.json`); \
+      const byName = new Map(require("./package.json").workspaces.map((w) => [manifest(w).name, w])); \
+      const found = new Set(); \
+      const visit = (w) => { if (found.has(w)) return; found.add(w); \
+        for (const dep of Object.keys(manifest(w).dependencies ?? {})) if (byName.has(dep)) visit(byName.get(dep)); }; \
+      visit(process.argv[1]); console.log([...found].join(" "));' "$WORKSPACE"); \
     for ws in $workspaces; do \
       test -f "$ws/tsconfig.build.json" || { echo "workspace $ws has no tsconfig.build.json to compile it with" >&2; exit 1; }; \
       npx tsc -p "$ws/tsconfig.build.json"; \

@@ -270,3 +270,18 @@ function changeOf(previous: DeclaredResource, next: DeclaredResource): Change {
   const forces = (key: string) => replacing === "*" || replacing.includes(key) || alsoReplacing.includes(key);
   return changed.some(forces) ? "replace" : "update";
 }
+
+/** A Docker container's environment, from the `NAME=value` list the program gives it. */
+export const envOf = (r: DeclaredResource): Record<string, string> =>
+  Object.fromEntries(
+    (r.inputs["envs"] as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+  );
+
+/** The environment a one-off step's command line sets with `-e NAME=value`. */
+export const stepEnv = (commandLine: string): Record<string, string> =>
+  Object.fromEntries(
+    [...commandLine.matchAll(/-e ([A-Z_]+)=('(?:[^']|'\\'')*'|\S+)/g)].map(([, key, value]) => [
+      key ?? "",
+      (value ?? "").replace(/^'|'$/g, ""),
+    ]),
+  );

@@ -30,8 +30,8 @@ import {
   waitHealthy,
 } from "@tidbstack/testenv";
 import { consumerGroupOf, dlqTopicOf } from "@tidbstack/service-kit/contracts";
-import { rowMessage } from "../../../consumer/test/fixtures.ts";
-import { FakeTicdc } from "../../../ops/test/fakes/ticdc.ts";
+import { rowMessage } from "@tidbstack/consumer/test/fixtures";
+import { FakeTicdc } from "@tidbstack/ops/test/fakes/ticdc";
 import { clusterIdFor } from "../../src/components/kafka.ts";
 import {
   type ContainerSpec,

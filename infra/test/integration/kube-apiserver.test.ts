@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import yaml from "js-yaml";
-import { startKubeApiServer, type KubeApiServer, type KubeResponse } from "../../../testenv/src/kube.ts";
+import { startKubeApiServer, type KubeApiServer, type KubeResponse } from "@tidbstack/testenv/kube";
 import { runProgram } from "../harness.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));

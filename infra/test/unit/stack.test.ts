@@ -22,7 +22,14 @@ import {
   PURGE_COMMAND,
   purgeEnvironment,
 } from "../../src/lib/service-env.ts";
-import { DEFAULT_SECRETS, runProgram, type DeclaredResource, type ProgramRun } from "../harness.ts";
+import {
+  DEFAULT_SECRETS,
+  envOf,
+  runProgram,
+  stepEnv,
+  type DeclaredResource,
+  type ProgramRun,
+} from "../harness.ts";
 
 const CONTAINER = "docker:index/container:Container";
 const COMMAND = "command:local:Command";
@@ -42,24 +49,12 @@ const flag = (r: DeclaredResource, name: string): string | undefined =>
 const aliases = (r: DeclaredResource): string[] =>
   (r.inputs["networksAdvanced"] as { aliases: string[] }[]).flatMap((n) => n.aliases);
 const ports = (r: DeclaredResource): Inputs[] => (r.inputs["ports"] as Inputs[] | undefined) ?? [];
-const envOf = (r: DeclaredResource): Record<string, string> =>
-  Object.fromEntries(
-    (r.inputs["envs"] as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
-  );
 const upload = (r: DeclaredResource, file: string): string =>
   ((r.inputs["uploads"] as { file: string; content: string }[] | undefined) ?? []).find(
     (u) => u.file === file,
   )?.content ?? "";
 const probe = (r: DeclaredResource): string =>
   (r.inputs["healthcheck"] as { tests: string[] }).tests[1] ?? "";
-/** The environment a one-off step's command line sets with `-e NAME=value`. */
-const stepEnv = (commandLine: string): Record<string, string> =>
-  Object.fromEntries(
-    [...commandLine.matchAll(/-e ([A-Z_]+)=('(?:[^']|'\\'')*'|\S+)/g)].map(([, key, value]) => [
-      key ?? "",
-      (value ?? "").replace(/^'|'$/g, ""),
-    ]),
-  );
 
 describe("the stack with the default config", () => {
   let run: ProgramRun;
