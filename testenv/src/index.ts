@@ -10,6 +10,7 @@ import mysql from "mysql2/promise";
 export { startMariaDb, type MariaDbServer } from "./mariadb.ts";
 export { startKafka, type KafkaBroker, KAFKA_LIBS_DIR } from "./kafka.ts";
 export { freePort } from "./processes.ts";
+export { assertRefusesConfig } from "./entrypoints.ts";
 export { parseResponses, rawRequest, type RawResponse } from "./raw-http.ts";
 export {
   openSlowClients,
