@@ -14,8 +14,9 @@ export interface LagMonitorDeps {
 
 /**
  * Measures the consumer group's lag per partition (high watermark minus committed offset) with the Kafka
- * admin API and exports it as cdc_consumer_group_lag_messages. Measured from the group's committed offsets,
- * so it also shows lag while this process is down or stuck. Failures are logged and retried next interval.
+ * admin API and exports it as cdc_consumer_group_lag_messages, labelled with the group: several groups may
+ * read the topic, and each one's lag is its own. Measured from the group's committed offsets, so it also
+ * shows lag while this process is down or stuck. Failures are logged and retried next interval.
  */
 export async function measureLag(deps: LagMonitorDeps): Promise<void> {
   const [ends, committed] = await Promise.all([
@@ -31,7 +32,7 @@ export async function measureLag(deps: LagMonitorDeps): Promise<void> {
     // -1: nothing committed yet; the group starts at the earliest offset, so all of it is lag.
     const from = done < 0n ? BigInt(end.low) : done;
     deps.metrics.groupLag.set(
-      { topic: deps.topic, partition: String(end.partition) },
+      { group: deps.groupId, topic: deps.topic, partition: String(end.partition) },
       Number(high > from ? high - from : 0n),
     );
   }

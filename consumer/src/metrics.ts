@@ -10,7 +10,7 @@ export interface ConsumerMetrics {
   readonly duplicates: Counter;
   readonly lastWatermark: Gauge;
   readonly lastCommit: Gauge;
-  readonly groupLag: Gauge<"topic" | "partition">;
+  readonly groupLag: Gauge<"group" | "topic" | "partition">;
 }
 
 export function createConsumerMetrics(): ConsumerMetrics {
@@ -56,7 +56,7 @@ export function createConsumerMetrics(): ConsumerMetrics {
     groupLag: new Gauge({
       name: "cdc_consumer_group_lag_messages",
       help: "Messages on each partition not yet committed by the consumer group (high watermark - committed offset)",
-      labelNames: ["topic", "partition"],
+      labelNames: ["group", "topic", "partition"],
       registers,
     }),
   };

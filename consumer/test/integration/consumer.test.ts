@@ -137,7 +137,7 @@ describe("the consumer against a real Kafka broker", () => {
       assert.match(
         await fresh.registry.metrics(),
         new RegExp(
-          `^cdc_consumer_group_lag_messages\\{topic="${topics.topic}",partition="0"\\} ${end?.high ?? "?"}$`,
+          `^cdc_consumer_group_lag_messages\\{group="${topics.groupId}-never-joined",topic="${topics.topic}",partition="0"\\} ${end?.high ?? "?"}$`,
           "m",
         ),
       );
