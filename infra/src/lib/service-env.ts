@@ -1,6 +1,7 @@
 import {
   API_ENV,
   CONSUMER_ENV,
+  DB_ENV,
   dlqTopicOf,
   MIGRATION_ENV,
   PURGE_ENV,
@@ -35,11 +36,33 @@ export const PURGE_DB_USER = "purge";
 export type ApiEnv<S> = Record<Exclude<ApiEnvName, Among<ApiEnvName, "HOST">>, string | S>;
 type ApiEnvName = EnvName<typeof API_ENV>;
 
-export interface ApiEnvSettings<S> {
-  /** The database the API owns. */
+/** Where a service's database is and its account's password. */
+export interface DbEnvSettings<S> {
+  /** The application database. */
   readonly database: string;
-  /** Password of the API's own account; `S` is `string` in a test, a secret Output in the program. */
+  /** Password of the service's own account; `S` is `string` in a test, a secret Output in the program. */
   readonly dbPassword: S;
+  /** TiDB's host; default `tidb`, its alias on the stack network. */
+  readonly dbHost?: S | string;
+  /** TiDB's MySQL port; default 4000. */
+  readonly dbPort?: S | string;
+}
+
+/** The database connection the API and the token purge read alike (DB_ENV), as the account `user`. */
+function dbEnvironment<S>(
+  settings: DbEnvSettings<S>,
+  user: string,
+): Record<EnvName<typeof DB_ENV>, string | S> {
+  return {
+    DB_HOST: settings.dbHost ?? "tidb",
+    DB_PORT: settings.dbPort ?? String(PORTS.tidb),
+    DB_USER: user,
+    DB_PASSWORD: settings.dbPassword,
+    DB_NAME: settings.database,
+  };
+}
+
+export interface ApiEnvSettings<S> extends DbEnvSettings<S> {
   /** Token lifetime in seconds. */
   readonly tokenTtlSeconds: number;
   /** Login attempts per client IP per minute. */
@@ -48,20 +71,12 @@ export interface ApiEnvSettings<S> {
   readonly loginRateLimitStore?: RateLimitStore;
   /** log4js level. */
   readonly logLevel: string;
-  /** TiDB's host; default `tidb`, its alias on the stack network. */
-  readonly dbHost?: S | string;
-  /** TiDB's MySQL port; default 4000. */
-  readonly dbPort?: S | string;
 }
 
 export function apiEnvironment<S>(settings: ApiEnvSettings<S>): ApiEnv<S> {
   return {
     PORT: String(API_PORT),
-    DB_HOST: settings.dbHost ?? "tidb",
-    DB_PORT: settings.dbPort ?? String(PORTS.tidb),
-    DB_USER: API_DB_USER,
-    DB_PASSWORD: settings.dbPassword,
-    DB_NAME: settings.database,
+    ...dbEnvironment(settings, API_DB_USER),
     TOKEN_TTL_SECONDS: String(settings.tokenTtlSeconds),
     LOGIN_RATE_LIMIT_PER_MINUTE: String(settings.loginRateLimitPerMinute),
     LOGIN_RATE_LIMIT_STORE: settings.loginRateLimitStore ?? "memory",
@@ -101,11 +116,7 @@ export function consumerEnvironment(settings: ConsumerEnvSettings): ConsumerEnv 
 /** The token purge inside the API image: a service that purges every interval and serves /metrics. */
 export const PURGE_COMMAND = ["node", "api/dist/purge.js"] as const;
 
-export interface PurgeEnvSettings<S> {
-  /** The database whose `tokens` it purges. */
-  readonly database: string;
-  /** Password of the purge's own account; a secret Output in the program. */
-  readonly dbPassword: S;
+export interface PurgeEnvSettings<S> extends DbEnvSettings<S> {
   /** Seconds between two runs. */
   readonly intervalSeconds: number;
   /** Tokens expired or revoked longer ago than this many seconds are deleted. */
@@ -114,10 +125,6 @@ export interface PurgeEnvSettings<S> {
   readonly batchSize: number;
   /** log4js level. */
   readonly logLevel: string;
-  /** TiDB's host; default `tidb`. */
-  readonly dbHost?: S | string;
-  /** TiDB's MySQL port; default 4000. */
-  readonly dbPort?: S | string;
 }
 
 /** What the stack gives the token purge: its whole contract. */
@@ -126,11 +133,7 @@ export type PurgeEnv<S> = Record<EnvName<typeof PURGE_ENV>, string | S>;
 /** The token purge's environment: the contract in api/src/purge-config.ts. */
 export function purgeEnvironment<S>(settings: PurgeEnvSettings<S>): PurgeEnv<S> {
   return {
-    DB_HOST: settings.dbHost ?? "tidb",
-    DB_PORT: settings.dbPort ?? String(PORTS.tidb),
-    DB_USER: PURGE_DB_USER,
-    DB_PASSWORD: settings.dbPassword,
-    DB_NAME: settings.database,
+    ...dbEnvironment(settings, PURGE_DB_USER),
     PURGE_INTERVAL_SECONDS: String(settings.intervalSeconds),
     PURGE_GRACE_SECONDS: String(settings.graceSeconds),
     PURGE_BATCH_SIZE: String(settings.batchSize),
