@@ -70,9 +70,15 @@ class RequestSeries {
 
   entry(method: string, route: string, status: number): { labels: RequestLabels; count: number } {
     let routes = this.entries.get(method);
-    if (routes === undefined) this.entries.set(method, (routes = new Map()));
+    if (routes === undefined) {
+      routes = new Map<string, Map<number, { labels: RequestLabels; count: number }>>();
+      this.entries.set(method, routes);
+    }
     let statuses = routes.get(route);
-    if (statuses === undefined) routes.set(route, (statuses = new Map()));
+    if (statuses === undefined) {
+      statuses = new Map<number, { labels: RequestLabels; count: number }>();
+      routes.set(route, statuses);
+    }
     let entry = statuses.get(status);
     if (entry === undefined) {
       entry = { labels: { method, route, status: String(status) }, count: 0 };

@@ -30,9 +30,11 @@ export function recordHelmet(options: Readonly<HelmetOptions>): HeaderSet {
       removed.push(name);
     },
   };
-  let finished = false;
-  helmet(options)({} as IncomingMessage, recorder as unknown as ServerResponse, (error?: unknown) => {
-    if (error !== undefined) throw error instanceof Error ? error : new Error(String(error));
+  let finished = false as boolean;
+  // helmet reads nothing from the request unless a CSP directive is a function, refused above.
+  const request = Object.create(null) as IncomingMessage;
+  helmet(options)(request, recorder as unknown as ServerResponse, (error?: unknown) => {
+    if (error !== undefined) throw new Error("helmet failed on a recording response", { cause: error });
     finished = true;
   });
   if (!finished) throw new Error("helmet did not finish synchronously; its headers cannot be recorded");

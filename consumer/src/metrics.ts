@@ -93,9 +93,15 @@ function batchedCounts(): {
   return {
     add(database, table, type) {
       let tables = entries.get(database);
-      if (tables === undefined) entries.set(database, (tables = new Map()));
+      if (tables === undefined) {
+        tables = new Map<string, Map<string, { labels: EventLabels; count: number }>>();
+        entries.set(database, tables);
+      }
       let types = tables.get(table);
-      if (types === undefined) tables.set(table, (types = new Map()));
+      if (types === undefined) {
+        types = new Map<string, { labels: EventLabels; count: number }>();
+        tables.set(table, types);
+      }
       const entry = types.get(type);
       if (entry === undefined) types.set(type, { labels: { database, table, type }, count: 1 });
       else entry.count++;
