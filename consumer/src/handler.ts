@@ -4,6 +4,9 @@ import type { ConsumerMetrics } from "./metrics.ts";
 import { RecentKeys } from "./dedup.ts";
 import { redactRow } from "./redact.ts";
 
+/** How many recent changes are remembered by default to drop redeliveries. */
+export const DEFAULT_DEDUP_WINDOW = 100_000;
+
 export interface HandlerDeps {
   readonly logger: Logger;
   readonly metrics: ConsumerMetrics;
@@ -18,7 +21,7 @@ export type EventHandler = (event: CdcEvent) => void;
 export function createEventHandler(deps: HandlerDeps): EventHandler {
   const { logger, metrics } = deps;
   const now = deps.now ?? Date.now;
-  const seen = new RecentKeys(deps.dedupWindow ?? 100_000);
+  const seen = new RecentKeys(deps.dedupWindow ?? DEFAULT_DEDUP_WINDOW);
   let newestWatermarkMs = 0;
   let newestCommitMs = 0;
 

@@ -11,6 +11,7 @@ export { startMariaDb, type MariaDbServer } from "./mariadb.ts";
 export { startKafka, type KafkaBroker, KAFKA_LIBS_DIR } from "./kafka.ts";
 export { freePort } from "./processes.ts";
 export { machineDescription, median, writeSection } from "./report.ts";
+export { mergeProfiles, topSelfTime, type CpuProfile } from "./profile.ts";
 export {
   docker,
   dockerAvailable,
