@@ -14,7 +14,8 @@
  *
  *   BENCH_EVENTS (200,000), BENCH_RUNS (5), BENCH_SCALE_EVENTS (100,000), BENCH_SCALE_RUNS (3)
  *   BENCH_PROFILE=<file>  also writes a CPU profile of the real consumer's measured runs (Chrome
- *                          .cpuprofile) and prints its top functions by self time
+ *                          .cpuprofile) and prints its top functions by self time (the profiler slows
+ *                          the real consumer a little: take the figures from a run without it)
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
