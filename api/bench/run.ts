@@ -1,15 +1,25 @@
 /**
  * `npm run bench -w api`: throughput and p99 latency of the real API process against a real MariaDB
- * (started privately, with 100,000 rows in the tokens table), written to docs/benchmarks.md.
+ * (started privately, with 100,000 rows in the tokens table), written to docs/benchmarks.md. The API runs
+ * as in production: its own process, LOG_LEVEL=info, JSON lines to /dev/null.
  *
- *   GET /health        idle baseline
- *   GET /me            an indexed lookup by token hash among 100,000 tokens
- *   POST /login        scrypt at OWASP cost, on libuv's thread pool
- *   GET /health while 20 logins run concurrently: hashing must not block the event loop
+ * 1. Side by side at 50 connections, interleaved and repeated: a bare Express 5 app (bench/baseline.ts)
+ *    and the API, on GET /health and on GET /me (for the bare app: the same indexed lookup on a mysql2
+ *    pool of the same size, nothing else). Reported: median requests/s, the median of each round's
+ *    API/bare ratio (the pair ran back to back, sharing the machine's load), p99, and the server's CPU
+ *    time per request (from /proc/<pid>/stat), whose ratio is what the API would serve relative to the
+ *    bare app wherever the server's CPU is the limit: steadier than requests/s on a shared machine.
+ * 2. The API alone at 10 connections: /health idle, /me, POST /login (scrypt), /health during 20 logins.
  *
- * Each scenario runs RUNS times; the report gives the median of the runs' requests/s and p99.
+ *   BENCH_RUNS (7 side by side, 3 alone), BENCH_SECONDS (10)
+ *   BENCH_PROFILE=<dir>  runs the API with --cpu-prof into <dir> and prints its top functions by self time
+ *                        (the profiler slows the API a little: take the figures from a run without it)
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { getLogger } from "@tidbstack/service-kit";
@@ -19,16 +29,21 @@ import {
   machineDescription,
   median,
   startMariaDb,
+  topSelfTime,
   writeSection,
+  type CpuProfile,
 } from "@tidbstack/testenv";
 import { MIGRATIONS } from "../src/migrations.ts";
 import { migrate } from "../src/migrator.ts";
 import { hashToken } from "../src/tokens.ts";
 import { adminConnection, ADMIN, login } from "../test/support.ts";
 
+const SIDE_RUNS = Number(process.env["BENCH_RUNS"] ?? 7);
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 3);
-const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 8);
+const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 10);
+const PROFILE_DIR = process.env["BENCH_PROFILE"];
 const TOKEN_ROWS = 100_000;
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 
 interface Sample {
   rps: number;
@@ -43,6 +58,68 @@ async function load(options: autocannon.Options): Promise<Sample> {
   // autocannon's per-second average is not.
   return { rps: result.requests.total / result.duration, p99: result.latency.p99 };
 }
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name, in parentheses, may contain spaces: count fields after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+interface Server {
+  readonly url: string;
+  readonly child: ChildProcess;
+}
+
+async function startServer(
+  script: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, "--conditions=source", fileURLToPath(new URL(script, import.meta.url))],
+    { env: { ...process.env, ...env, PORT: String(port) }, stdio: ["ignore", "ignore", "inherit"] },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if ((await fetch(`${url}/health`).catch(() => undefined))?.status === 200) break;
+    if (i > 200) throw new Error(`${script} did not start`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { url, child };
+}
+
+async function stopServer({ child }: Server): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+interface SideSample extends Sample {
+  cpuMicros: number;
+}
+
+/** One load run against `server`, with the server's CPU time per completed request. */
+async function measured(server: Server, options: autocannon.Options): Promise<SideSample> {
+  const pid = server.child.pid as number;
+  const before = cpuSeconds(pid);
+  const result = await autocannon({ duration: SECONDS, ...options });
+  const cpu = cpuSeconds(pid) - before;
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${options.url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  return {
+    rps: result.requests.total / result.duration,
+    p99: result.latency.p99,
+    cpuMicros: (cpu / result.requests.total) * 1e6,
+  };
+}
+
+const fmt = (n: number): string => (n < 100 ? n.toFixed(1) : Math.round(n).toLocaleString("en"));
+const list = (values: number[], digits = 0): string => values.map((v) => v.toFixed(digits)).join(", ");
 
 async function main(): Promise<void> {
   const server = await startMariaDb();
@@ -64,54 +141,82 @@ async function main(): Promise<void> {
   }
   await connection.end();
 
-  const port = await freePort();
-  const api = spawn(
-    process.execPath,
-    ["--conditions=source", fileURLToPath(new URL("../src/main.ts", import.meta.url))],
-    {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        DB_HOST: db.host,
-        DB_PORT: String(db.port),
-        DB_USER: account.user,
-        DB_PASSWORD: account.password,
-        DB_NAME: db.name,
-        LOG_LEVEL: "warn",
-        LOGIN_RATE_LIMIT_PER_MINUTE: "1000000",
-      },
-      stdio: ["ignore", "ignore", "inherit"],
-    },
+  const dbEnv = {
+    DB_HOST: db.host,
+    DB_PORT: String(db.port),
+    DB_USER: account.user,
+    DB_PASSWORD: account.password,
+    DB_NAME: db.name,
+  };
+  const api = await startServer(
+    "../src/main.ts",
+    { ...dbEnv, LOG_LEVEL: "info", LOGIN_RATE_LIMIT_PER_MINUTE: "1000000" },
+    PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`],
   );
-  const url = `http://127.0.0.1:${port}`;
+  const bare = await startServer("./baseline.ts", dbEnv);
   try {
-    for (let i = 0; ; i++) {
-      if ((await fetch(`${url}/ready`).catch(() => undefined))?.status === 200) break;
-      if (i > 100) throw new Error("the API did not become ready");
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    const token = await login(api.url);
+    const bearer = { authorization: `Bearer ${token}` };
+
+    // Side by side at 50 connections.
+    const pairs: [string, Server, autocannon.Options][] = [
+      ["bare /health", bare, { url: `${bare.url}/health` }],
+      ["api /health", api, { url: `${api.url}/health` }],
+      ["bare /me", bare, { url: `${bare.url}/me`, headers: bearer }],
+      ["api /me", api, { url: `${api.url}/me`, headers: bearer }],
+    ];
+    const side = new Map<string, SideSample[]>(pairs.map(([name]) => [name, []]));
+    const ratios = { health: [] as number[], me: [] as number[] };
+    const loads: number[] = [];
+    // One unmeasured run each warms every code path's JIT and the database's buffer pool.
+    for (const [, target, options] of pairs) await measured(target, { ...options, connections: 50 });
+    for (let i = 0; i < SIDE_RUNS; i++) {
+      loads.push(loadavg()[0] ?? 0);
+      // Rotate the order, so no scenario always runs first or last.
+      for (let k = 0; k < pairs.length; k++) {
+        const [name, target, options] = pairs[(i + k) % pairs.length] as (typeof pairs)[number];
+        side.get(name)?.push(await measured(target, { ...options, connections: 50 }));
+      }
+      const last = (name: string) => side.get(name)?.at(-1)?.rps ?? 0;
+      ratios.health.push(last("api /health") / last("bare /health"));
+      ratios.me.push(last("api /me") / last("bare /me"));
+      console.log(
+        `round ${i + 1} (load ${loads.at(-1)?.toFixed(2)}): ${pairs.map(([name]) => `${name} ${Math.round(last(name))}`).join(", ")} req/s; /health ${(ratios.health.at(-1) ?? 0).toFixed(2)}×, /me ${(ratios.me.at(-1) ?? 0).toFixed(2)}×`,
+      );
     }
-    const token = await login(url);
+    const sideMedian = (name: string, key: keyof SideSample) =>
+      median((side.get(name) ?? []).map((s) => s[key]));
+    const cpuRatio = (route: "health" | "me") =>
+      sideMedian(`api /${route}`, "cpuMicros") / sideMedian(`bare /${route}`, "cpuMicros");
+    const sideTable = pairs
+      .map(
+        ([name]) =>
+          `| ${name === "bare /health" ? "bare Express 5: `GET /health`" : name === "bare /me" ? "bare Express 5 + mysql2: `GET /me`'s lookup" : `the API: \`GET ${name.slice(4)}\``} | ${fmt(sideMedian(name, "rps"))} | ${sideMedian(name, "p99")} | ${sideMedian(name, "cpuMicros").toFixed(0)} |`,
+      )
+      .join("\n");
+
+    // The API alone at 10 connections.
     const credentials = JSON.stringify(ADMIN);
     // 20 clients logging in as fast as they are answered: alone, and as the background load.
     const logins = () =>
       load({
-        url: `${url}/login`,
+        url: `${api.url}/login`,
         connections: 20,
         method: "POST",
         headers: { "content-type": "application/json" },
         body: credentials,
       });
     const scenarios: [string, () => Promise<Sample>][] = [
-      ["GET /health (idle)", () => load({ url: `${url}/health`, connections: 10 })],
+      ["GET /health (idle)", () => load({ url: `${api.url}/health`, connections: 10 })],
       [
         `GET /me (${TOKEN_ROWS.toLocaleString("en")} tokens in the table)`,
-        () => load({ url: `${url}/me`, connections: 10, headers: { authorization: `Bearer ${token}` } }),
+        () => load({ url: `${api.url}/me`, connections: 10, headers: bearer }),
       ],
       ["POST /login", logins],
       [
         "GET /health during 20 concurrent logins",
         async () => {
-          const [health] = await Promise.all([load({ url: `${url}/health`, connections: 10 }), logins()]);
+          const [health] = await Promise.all([load({ url: `${api.url}/health`, connections: 10 }), logins()]);
           return health;
         },
       ],
@@ -126,19 +231,48 @@ async function main(): Promise<void> {
       );
     }
     const [idle, me, , busy] = results;
-    const table = results
-      .map(
-        (r) =>
-          `| ${r.name} | ${r.rps < 100 ? r.rps.toFixed(1) : Math.round(r.rps).toLocaleString("en")} | ${r.p99} |`,
-      )
-      .join("\n");
+    const table = results.map((r) => `| ${r.name} | ${fmt(r.rps)} | ${r.p99} |`).join("\n");
+
+    let profileText = "";
+    if (PROFILE_DIR !== undefined) {
+      await stopServer(api);
+      const file = readdirSync(PROFILE_DIR)
+        .filter((f) => f.endsWith(".cpuprofile"))
+        .sort()
+        .at(-1);
+      if (file !== undefined) {
+        profileText = topSelfTime(
+          JSON.parse(readFileSync(join(PROFILE_DIR, file), "utf8")) as CpuProfile,
+          15,
+        );
+        console.log(`profile of the API process (${join(PROFILE_DIR, file)}):\n${profileText}`);
+      }
+    }
+
     writeSection(
       fileURLToPath(new URL("../../docs/benchmarks.md", import.meta.url)),
       "api",
       `## API (\`npm run bench -w api\`)
 
 Run on ${new Date().toISOString().slice(0, 10)}: ${machineDescription()}; MariaDB 10.11 on the same machine,
-the API as its own process, autocannon in the benchmark process. Medians of ${RUNS} runs of ${SECONDS} s each.
+the API as its own process (\`LOG_LEVEL=info\`, JSON lines to /dev/null), autocannon in the benchmark
+process. Load average (1 min) at the start of each side-by-side round: ${list(loads, 2)}.
+
+**Side by side, 50 connections.** A bare Express 5 app (\`api/bench/baseline.ts\`: the route and nothing else;
+for \`/me\` the token's SHA-256 and the same prepared statement on a mysql2 pool of the same size) and the API
+with everything it does (security headers, metrics, request log, token validation). After one unmeasured
+run each, ${SIDE_RUNS} rounds of ${SECONDS} s per server and route, rotating the order; medians.
+
+| server and route | requests/s | p99 latency (ms) | server CPU µs/request |
+|---|---:|---:|---:|
+${sideTable}
+
+- \`GET /health\`: the API serves **${median(ratios.health).toFixed(2)}×** the bare app's requests/s (rounds: ${list(ratios.health, 2)}; target: at least
+  0.9×); per request it uses ${cpuRatio("health").toFixed(2)}× the bare app's CPU time, so where CPU is the limit it serves ${(1 / cpuRatio("health")).toFixed(2)}×.
+- \`GET /me\`: the API serves **${median(ratios.me).toFixed(2)}×** the requests/s of the bare app with the same lookup (rounds: ${list(ratios.me, 2)});
+  ${cpuRatio("me").toFixed(2)}× its CPU time per request (${(1 / cpuRatio("me")).toFixed(2)}×). Unlike \`/health\`, \`/me\` writes a request log line at \`info\`.
+
+**The API alone, 10 connections.** Medians of ${RUNS} runs of ${SECONDS} s each.
 
 | scenario | requests/s | p99 latency (ms) |
 |---|---:|---:|
@@ -148,10 +282,20 @@ ${table}
 - \`GET /health\` p99 during logins is ${((busy?.p99 ?? 0) / (idle?.p99 || 1)).toFixed(1)}× its idle p99 (target: within 2×).
 - Login throughput is bounded by scrypt at N=2^17 (128 MiB, a few hundred ms per hash), with at most
   cores − 1 hashes at once so logins cannot starve the event loop: one at a time on this 2-core machine.
-  autocannon's p99 has a resolution of 1 ms, so at these latencies one millisecond is a factor of two.`,
+  autocannon's p99 has a resolution of 1 ms, so at these latencies one millisecond is a factor of two.${
+    profileText === ""
+      ? ""
+      : `
+
+CPU profile of the API process over the whole benchmark (\`BENCH_PROFILE\`), top functions by self time:
+
+\`\`\`text
+${profileText}
+\`\`\``
+  }`,
     );
   } finally {
-    api.kill("SIGTERM");
+    await Promise.all([stopServer(api), stopServer(bare)]);
     await server.destroy();
   }
 }

@@ -1,5 +1,4 @@
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from "express";
-import helmet from "helmet";
 import type { Logger } from "@tidbstack/service-kit";
 import { isDatabaseUnavailable } from "./database.ts";
 import { ApiError, databaseUnavailable, invalidRequest, staleToken, unauthorized } from "./errors.ts";
@@ -7,6 +6,7 @@ import { LOGIN_PAGE_HTML, LOGIN_PAGE_SCRIPT } from "./login-page.ts";
 import type { ApiMetrics, LoginOutcome } from "./metrics.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
 import { RateLimiter, type LoginRateLimiter, type RateLimitDecision } from "./rate-limit.ts";
+import { recordHelmet, securityHeaders } from "./security-headers.ts";
 import type { AuthStore, SessionUser } from "./store.ts";
 import { bearerToken, hashToken, newToken } from "./tokens.ts";
 
@@ -30,6 +30,15 @@ const BODY_LIMIT = "8kb";
 const MAX_EMAIL_LENGTH = 320;
 const MAX_PASSWORD_LENGTH = 1024;
 const READY_TIMEOUT_MS = 1000;
+/**
+ * helmet's defaults, except: plain HTTP behind the published port, so TLS, and HSTS with it, belong to
+ * whatever terminates TLS. Recorded once and replayed on every response (see recordHelmet).
+ */
+export const HELMET_OPTIONS = {
+  strictTransportSecurity: false,
+  contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+} as const;
+const SECURITY_HEADERS = recordHelmet(HELMET_OPTIONS);
 /** Probes and scrapes would drown the request log at info; they log at debug. */
 const QUIET_ROUTES = new Set(["/health", "/ready", "/metrics"]);
 
@@ -64,13 +73,7 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", config.trustProxy);
-  app.use(
-    helmet({
-      // Plain HTTP behind the published port: TLS, and HSTS with it, belong to whatever terminates TLS.
-      strictTransportSecurity: false,
-      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
-    }),
-  );
+  app.use(securityHeaders(SECURITY_HEADERS));
   app.use(observeRequests(logger, metrics));
 
   const logLogin = (outcome: LoginOutcome, ip: string, userId: number | null, reason?: string): void => {
@@ -192,20 +195,22 @@ export function createApp(deps: AppDeps): express.Express {
 /** One log line and one metric sample per answered request, labelled by route template, not raw path. */
 function observeRequests(logger: Logger, metrics: ApiMetrics): RequestHandler {
   return (req, res, next) => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     res.on("finish", () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const seconds = (performance.now() - started) / 1000;
       const route = routeOf(req);
-      const labels = { method: req.method, route, status: String(res.statusCode) };
-      metrics.httpRequests.inc(labels);
-      metrics.httpDuration.observe(labels, seconds);
+      metrics.observeRequest(req.method, route, res.statusCode, seconds);
+      // Probes and scrapes log at debug: the line is only built when it will be written.
+      const quiet = QUIET_ROUTES.has(route);
+      if (quiet ? !logger.isDebugEnabled() : !logger.isInfoEnabled()) return;
       const line = {
         action: "request",
-        ...labels,
+        method: req.method,
+        route,
         status: res.statusCode,
         durationMs: Math.round(seconds * 1e4) / 10,
       };
-      if (QUIET_ROUTES.has(route)) logger.debug(line);
+      if (quiet) logger.debug(line);
       else logger.info(line);
     });
     next();

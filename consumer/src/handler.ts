@@ -4,6 +4,9 @@ import type { ConsumerMetrics } from "./metrics.ts";
 import { RecentKeys } from "./dedup.ts";
 import { redactRow } from "./redact.ts";
 
+/** How many recent changes are remembered by default to drop redeliveries. */
+export const DEFAULT_DEDUP_WINDOW = 100_000;
+
 export interface HandlerDeps {
   readonly logger: Logger;
   readonly metrics: ConsumerMetrics;
@@ -18,46 +21,42 @@ export type EventHandler = (event: CdcEvent) => void;
 export function createEventHandler(deps: HandlerDeps): EventHandler {
   const { logger, metrics } = deps;
   const now = deps.now ?? Date.now;
-  const seen = new RecentKeys(deps.dedupWindow ?? 100_000);
+  const seen = new RecentKeys(deps.dedupWindow ?? DEFAULT_DEDUP_WINDOW);
   let newestWatermarkMs = 0;
   let newestCommitMs = 0;
 
   const handleRows = (event: RowEvent): void => {
-    event.rows.forEach((row, index) => {
+    const { database, table, type, commitTs, rows } = event;
+    for (let index = 0; index < rows.length; index++) {
+      const row = rows[index] as Row;
       const pk = primaryKey(event.pkNames, row);
       // NUL cannot occur in identifiers or JSON, so the parts cannot run into each other.
-      if (!seen.firstSeen(`${event.database}\0${event.table}\0${JSON.stringify(pk)}\0${event.commitTs}`)) {
+      if (!seen.firstSeen(`${database}\0${table}\0${JSON.stringify(pk)}\0${commitTs}`)) {
         metrics.duplicates.inc();
-        logger.debug({
-          action: "db_change_duplicate",
-          database: event.database,
-          table: event.table,
-          pk: redactRow(pk),
-          commitTs: event.commitTs,
-        });
-        return;
+        logger.debug({ action: "db_change_duplicate", database, table, pk: redactRow(pk), commitTs });
+        continue;
       }
       const lagMs = Math.max(0, now() - event.commitTimeMs);
       const line: Record<string, unknown> = {
         action: "db_change",
-        database: event.database,
-        table: event.table,
-        type: event.type,
+        database,
+        table,
+        type,
         pk: redactRow(pk),
-        commitTs: event.commitTs,
+        commitTs,
         lagMs,
         data: redactRow(row),
       };
       const old = event.old?.[index];
       if (old !== undefined) line["old"] = redactRow(old);
       logger.info(line);
-      metrics.events.inc({ database: event.database, table: event.table, type: event.type });
+      metrics.countEvent(database, table, type);
       metrics.eventLag.observe(lagMs / 1000);
       if (event.commitTimeMs > newestCommitMs) {
         newestCommitMs = event.commitTimeMs;
         metrics.lastCommit.set(newestCommitMs / 1000);
       }
-    });
+    }
   };
 
   const handleDdl = (event: DdlEvent): void => {
@@ -99,5 +98,19 @@ export function createEventHandler(deps: HandlerDeps): EventHandler {
 /** The row's primary-key columns and values; all columns when TiCDC named no key, so a change is still identifiable. */
 function primaryKey(pkNames: readonly string[], row: Row): Record<string, string | null> {
   const names = pkNames.length > 0 ? pkNames : Object.keys(row).sort();
-  return Object.fromEntries(names.map((name) => [name, row[name] ?? null]));
+  const pk: Record<string, string | null> = {};
+  for (const name of names) {
+    // Assigning "__proto__" would set the prototype instead of adding the column.
+    if (name === "__proto__") {
+      Object.defineProperty(pk, name, {
+        value: row[name] ?? null,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else {
+      pk[name] = row[name] ?? null;
+    }
+  }
+  return pk;
 }

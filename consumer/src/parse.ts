@@ -12,7 +12,8 @@ const DIGITS = /^\d{1,20}$/;
  * quote) must not supply the digits.
  */
 const TIDB_KEY = '"_tidb"';
-const TIDB_EXTENSION = /^"_tidb"\s*:\s*\{\s*"(commitTs|watermarkTs)"\s*:\s*(\d{1,20})\s*\}\s*\}\s*$/;
+/** Sticky (matched where `lastIndex` points, without slicing the text first) and ending the message. */
+const TIDB_EXTENSION = /"_tidb"\s*:\s*\{\s*"(commitTs|watermarkTs)"\s*:\s*(\d{1,20})\s*\}\s*\}\s*$/y;
 const BACKSLASH = 0x5c;
 
 class InvalidEvent extends Error {}
@@ -39,7 +40,7 @@ export function parseMessage(value: Buffer | null): ParseResult {
     return reject("not_json", notJsonDetail(error));
   }
   try {
-    return { ok: true, event: toEvent(withExactTso(json, text)) };
+    return { ok: true, event: toEvent(json, exactTso(json, text)) };
   } catch (error) {
     if (error instanceof InvalidEvent) return reject("invalid_event", error.message);
     throw error;
@@ -61,31 +62,40 @@ function notJsonDetail(error: unknown): string {
     : `the value is not valid JSON: syntax error at character ${position}`;
 }
 
-/**
- * Replaces the rounded number JSON.parse made of `_tidb`'s TSO with its exact digits from the source. The
- * digits must round to the parsed number, so the text that was matched is the value that was parsed.
- */
-function withExactTso(json: unknown, text: string): unknown {
-  const tidb = (json as { _tidb?: unknown } | null)?._tidb;
-  if (typeof tidb !== "object" || tidb === null) return json;
-  const at = text.lastIndexOf(TIDB_KEY);
-  const match =
-    at === -1 || text.charCodeAt(at - 1) === BACKSLASH ? null : TIDB_EXTENSION.exec(text.slice(at));
-  if (match === null) return json;
-  const [, key, digits] = match as unknown as [string, "commitTs" | "watermarkTs", string];
-  const parsed = (tidb as Record<string, unknown>)[key];
-  if (typeof parsed !== "number" || Number(digits) !== parsed) return json;
-  return { ...(json as object), _tidb: { ...tidb, [key]: digits } };
+/** The exact digits of the `_tidb` TSO named `key`, which stand in for the rounded number JSON.parse made. */
+interface ExactTso {
+  readonly key: "commitTs" | "watermarkTs";
+  readonly digits: string;
 }
 
-function toEvent(json: unknown): CdcEvent {
+/**
+ * Reads `_tidb`'s TSO as digits from the source text. The digits must round to the parsed number, so the
+ * text that was matched is the value that was parsed; otherwise the parsed value is used as it is.
+ */
+function exactTso(json: unknown, text: string): ExactTso | null {
+  const tidb = (json as { _tidb?: unknown } | null)?._tidb;
+  if (typeof tidb !== "object" || tidb === null) return null;
+  const at = text.lastIndexOf(TIDB_KEY);
+  // After a backslash the quote is escaped: the text is inside a string, not the key.
+  if (at === -1 || text.charCodeAt(at - 1) === BACKSLASH) return null;
+  TIDB_EXTENSION.lastIndex = at;
+  const match = TIDB_EXTENSION.exec(text);
+  if (match === null) return null;
+  const [, key, digits] = match as unknown as [string, "commitTs" | "watermarkTs", string];
+  const parsed = (tidb as Record<string, unknown>)[key];
+  if (typeof parsed !== "number" || Number(digits) !== parsed) return null;
+  return { key, digits };
+}
+
+function toEvent(json: unknown, exact: ExactTso | null): CdcEvent {
   const message = object(json, "the message");
   const type = string(message["type"], "type");
   const tidb =
     message["_tidb"] === undefined || message["_tidb"] === null ? {} : object(message["_tidb"], "_tidb");
+  const tidbField = (key: ExactTso["key"]): unknown => (exact?.key === key ? exact.digits : tidb[key]);
 
   if (type === "TIDB_WATERMARK") {
-    return { kind: "watermark", watermarkTs: tso(tidb["watermarkTs"], "_tidb.watermarkTs") };
+    return { kind: "watermark", watermarkTs: tso(tidbField("watermarkTs"), "_tidb.watermarkTs") };
   }
   if (message["isDdl"] === true) {
     return {
@@ -94,7 +104,7 @@ function toEvent(json: unknown): CdcEvent {
       table: optionalString(message["table"], "table"),
       type,
       sql: string(message["sql"], "sql"),
-      commitTs: tso(tidb["commitTs"], "_tidb.commitTs"),
+      commitTs: tso(tidbField("commitTs"), "_tidb.commitTs"),
     };
   }
   if (message["isDdl"] !== false) throw new InvalidEvent("isDdl must be true or false");
@@ -123,7 +133,7 @@ function toEvent(json: unknown): CdcEvent {
     rows,
     old: type === "UPDATE" ? old : null,
     commitTimeMs: es,
-    commitTs: tso(tidb["commitTs"], "_tidb.commitTs"),
+    commitTs: tso(tidbField("commitTs"), "_tidb.commitTs"),
   };
 }
 
@@ -161,17 +171,21 @@ function stringList(value: unknown, field: string): string[] {
   return value;
 }
 
+/** Checks every row in place: JSON.parse made the array and its objects, so they need no copy. */
 function rowList(value: unknown, field: string): Row[] {
   if (!Array.isArray(value)) throw new InvalidEvent(`${field} must be an array of rows`);
-  return value.map((row, index) => {
-    const columns = object(row, `${field}[${index}]`);
-    for (const [column, cell] of Object.entries(columns)) {
+  for (let index = 0; index < value.length; index++) {
+    const columns = object(value[index], `${field}[${index}]`);
+    const names = Object.keys(columns);
+    for (let position = 0; position < names.length; position++) {
+      const cell = columns[names[position] as string];
       if (cell !== null && typeof cell !== "string") {
         // Named by position: a column name is the message's content too.
-        const position = Object.keys(columns).indexOf(column) + 1;
-        throw new InvalidEvent(`${field}[${index}], column ${position}: a value must be a string or null`);
+        throw new InvalidEvent(
+          `${field}[${index}], column ${position + 1}: a value must be a string or null`,
+        );
       }
     }
-    return columns as Row;
-  });
+  }
+  return value as Row[];
 }

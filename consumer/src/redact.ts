@@ -9,7 +9,8 @@ export const isSensitiveColumn = (column: string): boolean => SENSITIVE.test(col
 /** A copy of `row` with every sensitive column's value replaced (SQL NULL stays null: it reveals nothing). */
 export function redactRow(row: Row): Row {
   const copy: Record<string, string | null> = {};
-  for (const [column, value] of Object.entries(row)) {
+  for (const column of Object.keys(row)) {
+    const value = row[column] as string | null;
     copy[column] = value !== null && isSensitiveColumn(column) ? REDACTED : value;
   }
   return copy;

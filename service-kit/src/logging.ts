@@ -1,8 +1,11 @@
 import log4js from "log4js";
 import type { LogLevel } from "./contracts.ts";
 
-/** Fields every line starts with; event fields may not overwrite them. */
-const RESERVED_FIELDS = new Set(["timestamp", "level"]);
+/**
+ * Fields every line starts with, which event fields may not overwrite; and `toJSON`, which would make
+ * JSON.stringify print whatever it returns instead of the line.
+ */
+const RESERVED_FIELDS = new Set(["timestamp", "level", "toJSON"]);
 
 export type LogFields = Record<string, unknown>;
 
@@ -15,12 +18,23 @@ export type LogFields = Record<string, unknown>;
  * become `msg`, and an Error becomes `err` with its name, message and stack (never `[object Object]`).
  */
 export function formatLogEvent(event: log4js.LoggingEvent): string {
-  const line: LogFields = {
-    timestamp: event.startTime.toISOString(),
-    level: event.level.levelStr.toLowerCase(),
-  };
+  const timestamp = isoTimestamp(event.startTime);
+  const level = levelName(event.level.levelStr);
+  const data = event.data as unknown[];
+  const only = data.length === 1 ? data[0] : undefined;
+  // The common case, one object of fields (every consumer row change and API request), is written
+  // without copying it first: the copy and its garbage were a tenth of the consumer's time per event.
+  if (isSimpleRecord(only)) {
+    try {
+      const fields = JSON.stringify(only);
+      return `{"timestamp":"${timestamp}","level":"${level}"${fields === "{}" ? "}" : `,${fields.slice(1)}`}`;
+    } catch {
+      // A BigInt: the general path below prints it with the replacer.
+    }
+  }
+  const line: LogFields = { timestamp, level };
   const messages: string[] = [];
-  for (const part of event.data as unknown[]) {
+  for (const part of data) {
     if (part instanceof Error) {
       line["err"] = serializeError(part);
     } else if (typeof part === "string") {
@@ -40,6 +54,48 @@ export function formatLogEvent(event: log4js.LoggingEvent): string {
   } catch {
     return JSON.stringify(line, jsonSafe);
   }
+}
+
+let lastMillis = Number.NaN;
+let lastTimestamp = "";
+/**
+ * `date.toISOString()`, remembered for the last millisecond: a busy consumer logs dozens of lines per
+ * millisecond, and formatting the date cost as much as serialising the rest of the line.
+ */
+function isoTimestamp(date: Date): string {
+  const millis = date.getTime();
+  if (millis !== lastMillis) {
+    lastTimestamp = date.toISOString();
+    lastMillis = millis;
+  }
+  return lastTimestamp;
+}
+
+const LEVEL_NAMES = new Map<string, string>();
+/** "INFO" → "info", computed once per level. */
+function levelName(levelStr: string): string {
+  let name = LEVEL_NAMES.get(levelStr);
+  if (name === undefined) {
+    name = levelStr.toLowerCase();
+    LEVEL_NAMES.set(levelStr, name);
+  }
+  return name;
+}
+
+/**
+ * True when JSON.stringify of `value` writes exactly the fields the general path would copy: a literal
+ * object (not a Date, Map or class instance, whose stringify differs), without a toJSON of its own,
+ * without the reserved keys, and without Error values (which must be serialised with their stack).
+ */
+function isSimpleRecord(value: unknown): value is LogFields {
+  if (typeof value !== "object" || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  for (const key in value) {
+    if (RESERVED_FIELDS.has(key)) return false;
+    if ((value as LogFields)[key] instanceof Error) return false;
+  }
+  return true;
 }
 
 /** BigInt values (TiDB TSOs) print as exact decimal strings instead of making JSON.stringify throw. */

@@ -20,6 +20,7 @@ export {
   type SlowClients,
 } from "./slow-clients.ts";
 export { machineDescription, median, writeSection } from "./report.ts";
+export { mergeProfiles, topSelfTime, type CpuProfile } from "./profile.ts";
 export {
   docker,
   dockerAvailable,

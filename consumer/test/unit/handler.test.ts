@@ -124,6 +124,35 @@ describe("event handler", () => {
     assert.equal(await metricValue("cdc_duplicates_skipped_total"), 1);
   });
 
+  it("tells rows apart by every primary-key column, also one named __proto__", async () => {
+    // JSON.parse makes "__proto__" an ordinary column, as it is in the message.
+    const keyed = (id: string) =>
+      eventOf(
+        rowMessage({
+          data: [JSON.parse(`{"__proto__":"${id}","email":"e"}`) as Record<string, string>],
+        }).replace('"pkNames":["id"]', '"pkNames":["__proto__"]'),
+      );
+    handle(keyed("1"));
+    handle(keyed("2"));
+    handle(keyed("1"));
+    assert.equal(records().length, 2);
+    assert.equal(await metricValue("cdc_duplicates_skipped_total"), 1);
+  });
+
+  it("counts events across scrapes without losing or repeating any", async () => {
+    handle(eventOf(rowMessage({ data: [{ id: "1" }] })));
+    assert.equal(await metricValue("cdc_events_total", { table: "users", type: "INSERT" }), 1);
+    assert.equal(await metricValue("cdc_events_total", { table: "users", type: "INSERT" }), 1);
+    handle(eventOf(rowMessage({ data: [{ id: "2" }, { id: "3" }] })));
+    handle(eventOf(rowMessage({ type: "DELETE", table: "tokens", data: [{ id: "4" }] })));
+    assert.equal(await metricValue("cdc_events_total", { table: "users", type: "INSERT" }), 3);
+    assert.equal(await metricValue("cdc_events_total", { table: "tokens", type: "DELETE" }), 1);
+    assert.match(
+      await metrics.registry.metrics(),
+      /^cdc_events_total\{database="appdb",table="users",type="INSERT"\} 3$/m,
+    );
+  });
+
   it("logs DDL once as db_ddl and counts it", async () => {
     handle(eventOf(ddlMessage("CREATE TABLE t (id BIGINT PRIMARY KEY)")));
     handle(eventOf(ddlMessage("CREATE TABLE t (id BIGINT PRIMARY KEY)")));
@@ -151,6 +180,17 @@ describe("the window of recent keys", () => {
     assert.equal(keys.firstSeen("c"), true);
     assert.equal(keys.size, 2);
     assert.equal(keys.firstSeen("a"), true, "a was evicted");
+  });
+
+  it("keeps exactly the last `capacity` keys however often the window wraps around", () => {
+    const keys = new RecentKeys(3);
+    for (let i = 0; i < 10; i++) assert.equal(keys.firstSeen(String(i)), true);
+    assert.equal(keys.size, 3);
+    for (const recent of ["7", "8", "9"])
+      assert.equal(keys.firstSeen(recent), false, `${recent} is remembered`);
+    assert.equal(keys.firstSeen("6"), true, "6 was forgotten");
+    assert.equal(keys.firstSeen("7"), true, "7 was the oldest, forgotten for 6");
+    assert.equal(keys.firstSeen("9"), false);
   });
 });
 

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { captureLogLines, getLogger, logProcessWarnings } from "../../src/index.ts";
+import type log4js from "log4js";
+import { captureLogLines, formatLogEvent, getLogger, logProcessWarnings } from "../../src/index.ts";
+
+/** The parts of a log4js event the layout reads. */
+const eventAt = (millis: number, ...data: unknown[]): log4js.LoggingEvent =>
+  ({ startTime: new Date(millis), level: { levelStr: "INFO" }, data }) as unknown as log4js.LoggingEvent;
 
 describe("JSON log layout", () => {
   it("writes one JSON object per line with an ISO timestamp, a lower-case level and the event's fields", () => {
@@ -34,6 +39,41 @@ describe("JSON log layout", () => {
     const record = capture.records()[0] as Record<string, unknown>;
     assert.equal(record["level"], "warn");
     assert.notEqual(record["timestamp"], "forged");
+  });
+
+  it("writes a line of one object of fields exactly as the general path would", () => {
+    const at = Date.UTC(2026, 0, 2, 3, 4, 5, 6);
+    const cases: [unknown[], Record<string, unknown>][] = [
+      [[{}], {}],
+      [
+        [{ a: 1, nested: { b: [1, "x", null] }, skipped: undefined }],
+        { a: 1, nested: { b: [1, "x", null] } },
+      ],
+      [[{ when: new Date(0) }], { when: "1970-01-01T00:00:00.000Z" }],
+      // Not a literal object: its own fields (none), like every other object.
+      [[new Date(0)], {}],
+      [[new Map([["k", 1]])], {}],
+      [[{ toJSON: () => "replaced", kept: 1 }], { kept: 1 }],
+      [[{ big: 1n }], { big: "1" }],
+      [[{ level: "x", kept: 1 }], { kept: 1 }],
+    ];
+    for (const [data, fields] of cases) {
+      const line = formatLogEvent(eventAt(at, ...data));
+      assert.deepEqual(JSON.parse(line), { timestamp: "2026-01-02T03:04:05.006Z", level: "info", ...fields });
+      assert.ok(line.startsWith('{"timestamp":"2026-01-02T03:04:05.006Z","level":"info"'), line);
+    }
+    const withError = JSON.parse(formatLogEvent(eventAt(at, { failure: new Error("boom") }))) as {
+      failure: { message: string; stack: string };
+    };
+    assert.equal(withError.failure.message, "boom");
+    assert.match(withError.failure.stack, /Error: boom/);
+  });
+
+  it("gives every line its own event's timestamp, also when lines alternate between milliseconds", () => {
+    for (const millis of [0, 1, 1, 0, 86_400_000]) {
+      const record = JSON.parse(formatLogEvent(eventAt(millis, { n: 1 }))) as { timestamp: string };
+      assert.equal(record.timestamp, new Date(millis).toISOString());
+    }
   });
 
   it("respects the configured level", () => {
