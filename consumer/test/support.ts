@@ -3,10 +3,12 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel, type Admin } from "kafkajs";
 import { getLogger } from "@tidbstack/service-kit";
+import { dlqTopicOf } from "@tidbstack/service-kit/contracts";
 import { freePort, uniqueName } from "@tidbstack/testenv";
 import { startConsumer, type RunningConsumer } from "../src/consumer.ts";
 import { createEventHandler } from "../src/handler.ts";
 import type { ConsumerMetrics } from "../src/metrics.ts";
+import { rowMessage } from "./fixtures.ts";
 
 export const quietKafka = (brokers: string[]): Kafka =>
   new Kafka({
@@ -22,7 +24,7 @@ export async function createTopics(
   partitions = 1,
 ): Promise<{ topic: string; dlqTopic: string; groupId: string }> {
   const topic = uniqueName("cdc");
-  const dlqTopic = `${topic}.dlq`;
+  const dlqTopic = dlqTopicOf(topic);
   const admin: Admin = kafka.admin();
   await admin.connect();
   try {
@@ -38,6 +40,23 @@ export async function createTopics(
   }
   return { topic, dlqTopic, groupId: uniqueName("group") };
 }
+
+const BASE_TS = 462531487334400000n;
+
+/** Row events with distinct primary keys and commit timestamps: id i at commitTs BASE+i. */
+export const rowEvents = (from: number, count: number): string[] =>
+  Array.from({ length: count }, (_, k) =>
+    rowMessage({
+      data: [{ id: String(from + k), email: `u${from + k}@test.com` }],
+      commitTs: String(BASE_TS + BigInt(from + k)),
+    }),
+  );
+
+/** The primary keys (`id`) of the row changes a consumer logged, in the order it logged them. */
+export const loggedIds = (lines: readonly Record<string, unknown>[]): string[] =>
+  lines
+    .filter((l) => l["action"] === "db_change")
+    .map((l) => String((l["pk"] as Record<string, string>)["id"]));
 
 export async function produce(
   kafka: Kafka,

@@ -12,15 +12,16 @@ import {
   uniqueName,
 } from "@tidbstack/testenv";
 import { COMMIT_EVERY_MESSAGES } from "../../src/consumer.ts";
-import { rowMessage } from "../fixtures.ts";
 import {
+  type ConsumerProcess,
   consumerProcessEnv,
   createTopics,
   eventually,
+  loggedIds,
   produce,
   quietKafka,
+  rowEvents,
   spawnConsumer,
-  type ConsumerProcess,
   type TestTopics,
 } from "../support.ts";
 
@@ -29,18 +30,6 @@ import {
  * most of their time is Kafka's 30 s session timeout, which a SIGKILLed consumer's group must wait out.
  */
 
-const BASE_TS = 462531487334400000n;
-const events = (from: number, count: number): string[] =>
-  Array.from({ length: count }, (_, k) =>
-    rowMessage({
-      data: [{ id: String(from + k), email: `u${from + k}@test.com` }],
-      commitTs: String(BASE_TS + BigInt(from + k)),
-    }),
-  );
-const loggedIds = (run: ConsumerProcess): string[] =>
-  run.lines
-    .filter((l) => l["action"] === "db_change")
-    .map((l) => String((l["pk"] as Record<string, string>)["id"]));
 const deadLettered = (run: ConsumerProcess): Record<string, unknown>[] =>
   run.lines.filter((l) => l["action"] === "dlq");
 
@@ -186,8 +175,8 @@ describe("the consumer process under faults", { concurrency: true }, () => {
       await admin.disconnect();
     }
     written = await createTopics(kafka);
-    await produce(kafka, refusing.topic, [...events(1, 1), refusedPoison, ...events(2, 1)]);
-    await produce(kafka, written.topic, [...events(1, 1), writtenPoison, ...events(2, 1)]);
+    await produce(kafka, refusing.topic, [...rowEvents(1, 1), refusedPoison, ...rowEvents(2, 1)]);
+    await produce(kafka, written.topic, [...rowEvents(1, 1), writtenPoison, ...rowEvents(2, 1)]);
   });
 
   it(
@@ -200,7 +189,7 @@ describe("the consumer process under faults", { concurrency: true }, () => {
         const topics = await createTopics(kafka);
         // Long enough that the consumer (~60,000 events/s) is mid-stream when the kill lands.
         const total = 50_000;
-        await produce(kafka, topics.topic, events(0, total));
+        await produce(kafka, topics.topic, rowEvents(0, total));
         const run = await spawnConsumer(consumerProcessEnv([broker.bootstrap], topics));
         try {
           let loggedAtKill = 0;
@@ -208,7 +197,7 @@ describe("the consumer process under faults", { concurrency: true }, () => {
             "the broker is killed mid-stream",
             new Promise<void>((resolve, reject) => {
               run.onChanges(2 * COMMIT_EVERY_MESSAGES, () => {
-                loggedAtKill = loggedIds(run).length;
+                loggedAtKill = loggedIds(run.lines).length;
                 broker.kill().then(resolve, reject);
               });
             }),
@@ -217,8 +206,12 @@ describe("the consumer process under faults", { concurrency: true }, () => {
           assert.ok(loggedAtKill < total, "killed mid-stream");
           const restartStarted = Date.now();
           await broker.start();
-          await eventually("every event is logged", () => new Set(loggedIds(run)).size === total, 180_000);
-          const ids = loggedIds(run);
+          await eventually(
+            "every event is logged",
+            () => new Set(loggedIds(run.lines)).size === total,
+            180_000,
+          );
+          const ids = loggedIds(run.lines);
           console.log(
             `broker fault: killed after ${loggedAtKill} events, broker back in ${Date.now() - restartStarted} ms or less, ` +
               `${ids.length} lines for ${total} events, ${run.lines.filter((l) => l["action"] === "consumer_crashed").length} consumer restarts`,
@@ -266,7 +259,7 @@ describe("the consumer process under faults", { concurrency: true }, () => {
         ).finally(() => first.child.kill("SIGKILL"));
         assert.equal(signal, "SIGKILL");
         assert.deepEqual(
-          loggedIds(first),
+          loggedIds(first.lines),
           ["1"],
           "the event after the poison one waited for the dead letter",
         );
@@ -291,7 +284,7 @@ describe("the consumer process under faults", { concurrency: true }, () => {
           // The group first waits out the killed member's 30 s session.
           await eventually(
             "the restarted consumer dead-letters the poison message and logs the next event",
-            () => deadLettered(second).length === 1 && loggedIds(second).includes("2"),
+            () => deadLettered(second).length === 1 && loggedIds(second.lines).includes("2"),
             120_000,
           );
           const letters = await readDeadLetters(kafka, topics);
@@ -301,7 +294,7 @@ describe("the consumer process under faults", { concurrency: true }, () => {
           assert.equal(letters[0]?.headers["dlq.source.offset"], "1");
           // At least once: event 1 comes again only if its commit had not happened before the kill.
           assert.deepEqual(
-            [...loggedIds(first), ...loggedIds(second)],
+            [...loggedIds(first.lines), ...loggedIds(second.lines)],
             committedAtKill === 1 ? ["1", "2"] : ["1", "1", "2"],
           );
           await eventually(
@@ -355,7 +348,7 @@ describe("the consumer process under faults", { concurrency: true }, () => {
         assert.ok(
           letters.every((letter) => letter.value === poison && letter.headers["dlq.source.offset"] === "1"),
         );
-        assert.ok([...loggedIds(first), ...loggedIds(second)].includes("2"));
+        assert.ok([...loggedIds(first.lines), ...loggedIds(second.lines)].includes("2"));
       } finally {
         await stopConsumer(second);
       }

@@ -4,31 +4,17 @@ import { captureLogLines } from "@tidbstack/service-kit";
 import { kafkaBrokers, startKafka } from "@tidbstack/testenv";
 import { COMMIT_EVERY_MESSAGES } from "../../src/consumer.ts";
 import { createConsumerMetrics } from "../../src/metrics.ts";
-import { rowMessage } from "../fixtures.ts";
 import {
   consumerProcessEnv,
   createTopics,
   eventually,
+  loggedIds,
   produce,
   quietKafka,
+  rowEvents,
   spawnConsumer,
   startTestConsumer,
 } from "../support.ts";
-
-const BASE_TS = 462531487334400000n;
-/** Row events with distinct primary keys and commit timestamps: id i at commitTs BASE+i. */
-const events = (from: number, count: number): string[] =>
-  Array.from({ length: count }, (_, k) =>
-    rowMessage({
-      data: [{ id: String(from + k), email: `u${from + k}@test.com` }],
-      commitTs: String(BASE_TS + BigInt(from + k)),
-    }),
-  );
-
-const loggedIds = (lines: Record<string, unknown>[]): string[] =>
-  lines
-    .filter((l) => l["action"] === "db_change")
-    .map((l) => String((l["pk"] as Record<string, string>)["id"]));
 
 describe("the consumer process across restarts", () => {
   it("on SIGTERM finishes, commits and exits 0 within 10 s; restarted, it logs every event exactly once", async () => {
@@ -36,7 +22,7 @@ describe("the consumer process across restarts", () => {
     const topics = await createTopics(kafka);
     const env = consumerProcessEnv(kafkaBrokers(), topics);
     const total = 50_000;
-    await produce(kafka, topics.topic, events(0, total));
+    await produce(kafka, topics.topic, rowEvents(0, total));
 
     const first = await spawnConsumer(env);
     let signalled = 0;
@@ -50,7 +36,7 @@ describe("the consumer process across restarts", () => {
     assert.ok(stopMs < 10_000, `stopped in ${stopMs} ms`);
     assert.ok(loggedIds(first.lines).length < total, "stopped mid-stream");
 
-    await produce(kafka, topics.topic, events(total, 100));
+    await produce(kafka, topics.topic, rowEvents(total, 100));
     const second = await spawnConsumer(env);
     try {
       await eventually(
@@ -76,7 +62,7 @@ describe("the consumer process across restarts", () => {
     const env = consumerProcessEnv(kafkaBrokers(), topics);
     // Long enough that the consumer is still busy when the kill lands (it processes ~60,000 events/s).
     const total = 50_000;
-    await produce(kafka, topics.topic, events(0, total));
+    await produce(kafka, topics.topic, rowEvents(0, total));
 
     const first = await spawnConsumer(env);
     // Killed from the stdout handler the moment it passes two commit intervals, so some offsets were
@@ -131,14 +117,14 @@ describe("the consumer process across restarts", () => {
         .filter((r) => r["action"] === "db_change")
         .map((r) => (r["pk"] as Record<string, string>)["id"]);
     try {
-      await produce(kafka, topics.topic, events(0, 10));
+      await produce(kafka, topics.topic, rowEvents(0, 10));
       await eventually("the first events are logged", () => ids().length === 10);
 
       await broker.stop();
       await new Promise((resolve) => setTimeout(resolve, 3000));
       await broker.start();
 
-      await produce(kafka, topics.topic, events(10, 10));
+      await produce(kafka, topics.topic, rowEvents(10, 10));
       await eventually("events produced after the restart are logged", () => ids().length === 20, 90_000);
       assert.deepEqual(
         ids(),
