@@ -12,6 +12,7 @@ import {
   sampleLatency,
   startMariaDb,
 } from "@tidbstack/testenv";
+import { dbEnv } from "../processes.ts";
 import { ADMIN, bearer, login, migrateTestDatabase } from "../support.ts";
 
 /**
@@ -87,11 +88,7 @@ describe("the API process under faults", () => {
       const db = await createTestDatabase("faults", server.url);
       const account = await migrateTestDatabase(db);
       const api = await spawnApi({
-        DB_HOST: db.host,
-        DB_PORT: String(db.port),
-        DB_USER: account.user,
-        DB_PASSWORD: account.password,
-        DB_NAME: db.name,
+        ...dbEnv(db, account),
         LOGIN_RATE_LIMIT_PER_MINUTE: "1000000",
         LOG_LEVEL: "warn",
       });

@@ -22,6 +22,10 @@ describe("migrate against a real database", () => {
   const connectAs = (account: { user: string; password: string }) =>
     mysql.createConnection({ host: db.host, port: db.port, ...account, database: db.name });
   after(() => db.drop());
+  /** Each statement is refused for want of a privilege. */
+  const assertDenied = async (connection: mysql.Connection, statements: readonly string[]) => {
+    for (const sql of statements) await assert.rejects(connection.query(sql), /denied/i, sql);
+  };
 
   it("creates the schema, records the version and seeds the admin on a fresh database", async () => {
     const connection = await adminConnection(db);
@@ -193,9 +197,7 @@ describe("migrate against a real database", () => {
         "CREATE TABLE t (id INT PRIMARY KEY)",
         "SELECT * FROM mysql.user",
       ];
-      for (const sql of refused) {
-        await assert.rejects(connection.query(sql), /denied/i, sql);
-      }
+      await assertDenied(connection, refused);
     } finally {
       await connection.end();
     }
@@ -216,9 +218,7 @@ describe("migrate against a real database", () => {
         "CREATE TABLE t (id INT PRIMARY KEY)",
         "SELECT * FROM mysql.user",
       ];
-      for (const sql of refused) {
-        await assert.rejects(connection.query(sql), /denied/i, sql);
-      }
+      await assertDenied(connection, refused);
     } finally {
       await connection.end();
     }
