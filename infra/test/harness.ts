@@ -4,8 +4,11 @@
  * that decide what a later `pulumi up` does to it. No engine, CLI or provider plugin is involved; calls to
  * provider functions are refused, so the program may not depend on any.
  */
+import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { StackConfigError } from "../src/config.ts";
 
 /** The options that decide how Pulumi changes or deletes a resource on a later run. */
 export interface DeclaredOptions {
@@ -137,11 +140,7 @@ export async function runProgram(
     "dev",
     false,
   );
-  const all = { ...config, ...secrets };
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(Object.entries(all).map(([key, value]) => [`tidbstack:${key}`, value])),
-    Object.keys(secrets).map((key) => `tidbstack:${key}`),
-  );
+  setStackConfig(config, secrets);
   let outputs: Record<string, unknown> = {};
   await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((args) => {
@@ -285,3 +284,31 @@ export const stepEnv = (commandLine: string): Record<string, string> =>
       (value ?? "").replace(/^'|'$/g, ""),
     ]),
   );
+
+/** Sets the stack's config (keys without the project prefix) for the next `new pulumi.Config()`. */
+export function setStackConfig(config: Record<string, string>, secrets: Record<string, string> = {}): void {
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(
+      Object.entries({ ...config, ...secrets }).map(([key, value]) => [`tidbstack:${key}`, value]),
+    ),
+    Object.keys(secrets).map((key) => `tidbstack:${key}`),
+  );
+}
+
+/** One test per bad value: loading the config fails at preview, naming the key and saying what is wrong. */
+export function itRefusesEach(
+  load: (config: Record<string, string>) => unknown,
+  cases: readonly [config: Record<string, string>, key: string, problem: RegExp][],
+): void {
+  for (const [config, key, problem] of cases) {
+    it(`fails at preview naming ${key} when it is ${JSON.stringify(config[key])}`, () => {
+      assert.throws(
+        () => load(config),
+        (error: unknown) =>
+          error instanceof StackConfigError &&
+          error.message.startsWith(`invalid config "${key}"`) &&
+          problem.test(error.message),
+      );
+    });
+  }
+}

@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig, StackConfigError } from "../../src/config.ts";
-import { DEFAULT_SECRETS } from "../harness.ts";
+import { loadStackConfig } from "../../src/config.ts";
+import { DEFAULT_SECRETS, itRefusesEach, setStackConfig } from "../harness.ts";
 
 function load(config: Record<string, string>, secrets: Record<string, string> = DEFAULT_SECRETS) {
-  const all = { ...config, ...secrets };
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(Object.entries(all).map(([k, v]) => [`tidbstack:${k}`, v])),
-    Object.keys(secrets).map((k) => `tidbstack:${k}`),
-  );
+  setStackConfig(config, secrets);
   return loadStackConfig(new pulumi.Config("tidbstack"));
 }
 
@@ -64,17 +60,7 @@ describe("stack config", () => {
     [{ imagePlatform: "arm64" }, "imagePlatform", /linux\/amd64.*remove it to build for this machine/],
     [{ imagePlatform: "linux/arm64 --squash" }, "imagePlatform", /platform like/],
   ];
-  for (const [config, key, problem] of invalid) {
-    it(`fails at preview naming ${key} when it is ${JSON.stringify(config[key])}`, () => {
-      assert.throws(
-        () => load(config),
-        (error: unknown) =>
-          error instanceof StackConfigError &&
-          error.message.startsWith(`invalid config "${key}"`) &&
-          problem.test(error.message),
-      );
-    });
-  }
+  itRefusesEach(load, invalid);
 
   for (const secret of Object.keys(DEFAULT_SECRETS)) {
     it(`requires the secret ${secret} and says how to set it`, () => {

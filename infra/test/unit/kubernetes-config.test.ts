@@ -1,14 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { StackConfigError } from "../../src/config.ts";
 import { loadKubernetesConfig } from "../../src/kubernetes/config.ts";
+import { itRefusesEach, setStackConfig } from "../harness.ts";
 
 function load(config: Record<string, string>) {
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(Object.entries(config).map(([k, v]) => [`tidbstack:${k}`, v])),
-    [],
-  );
+  setStackConfig(config);
   return loadKubernetesConfig(new pulumi.Config("tidbstack"), "tidbstack");
 }
 
@@ -59,15 +56,5 @@ describe("Kubernetes target config", () => {
     [{ kubernetesKafkaVersion: "3.9.1" }, "kubernetesKafkaVersion", /Kafka 4\.x/],
     [{ kubernetesKafkaVersion: "4.1.0" }, "kubernetesKafkaVersion", /4\.2\.0, 4\.2\.1, 4\.3\.0, 4\.3\.1/],
   ];
-  for (const [config, key, problem] of invalid) {
-    it(`fails at preview naming ${key} when it is ${JSON.stringify(config[key])}`, () => {
-      assert.throws(
-        () => load(config),
-        (error: unknown) =>
-          error instanceof StackConfigError &&
-          error.message.startsWith(`invalid config "${key}"`) &&
-          problem.test(error.message),
-      );
-    });
-  }
+  itRefusesEach(load, invalid);
 });
