@@ -7,6 +7,7 @@ import {
   type ListVar,
   type ValueRule,
 } from "./contracts.ts";
+import { formatLogLine } from "./logging.ts";
 
 /** A bad or missing environment variable. The message names the variable and says what it must be. */
 export class ConfigError extends Error {
@@ -24,21 +25,15 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /**
  * Loads a service's configuration, or ends the process with exit code 1 and one JSON line on stderr naming
  * the bad variable. Logging is not configured yet at that point (LOG_LEVEL may be the bad value), so the
- * line is written directly, in the same shape as every other log line.
+ * line is written directly, laid out by the same formatter as every other log line.
  */
 export function loadConfigOrExit<T>(load: () => T): T {
   try {
     return load();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const line = {
-      timestamp: new Date().toISOString(),
-      level: "fatal",
-      action: "config_invalid",
-      variable: error.variable,
-      msg: error.message,
-    };
-    process.stderr.write(`${JSON.stringify(line)}\n`);
+    const fields = { action: "config_invalid", variable: error.variable };
+    process.stderr.write(`${formatLogLine(new Date(), "fatal", [fields, error.message])}\n`);
     process.exit(1);
   }
 }

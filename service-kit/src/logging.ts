@@ -18,9 +18,13 @@ export type LogFields = Record<string, unknown>;
  * become `msg`, and an Error becomes `err` with its name, message and stack (never `[object Object]`).
  */
 export function formatLogEvent(event: log4js.LoggingEvent): string {
-  const timestamp = isoTimestamp(event.startTime);
-  const level = levelName(event.level.levelStr);
-  const data = event.data as unknown[];
+  return formatLogLine(event.startTime, event.level.levelStr, event.data as unknown[]);
+}
+
+/** The same line from its parts, for what is written before log4js is configured. */
+export function formatLogLine(time: Date, levelStr: string, data: readonly unknown[]): string {
+  const timestamp = isoTimestamp(time);
+  const level = levelName(levelStr);
   const only = data.length === 1 ? data[0] : undefined;
   // The common case, one object of fields (every consumer row change and API request), is written
   // without copying it first: the copy and its garbage were a tenth of the consumer's time per event.
