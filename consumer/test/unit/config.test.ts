@@ -32,11 +32,21 @@ describe("consumer configuration", () => {
     assert.equal("host" in loadConsumerConfig({}), false);
   });
 
+  it("derives the group from the topic as the Pulumi program does, unless KAFKA_GROUP_ID names one", () => {
+    assert.equal(loadConsumerConfig({ KAFKA_TOPIC: "orders" }).groupId, "orders-consumer");
+    assert.equal(
+      loadConsumerConfig({ KAFKA_TOPIC: "orders", KAFKA_GROUP_ID: "orders-audit" }).groupId,
+      "orders-audit",
+    );
+  });
+
   const bad: [Record<string, string>, string][] = [
     [{ KAFKA_BROKERS: "kafka" }, "KAFKA_BROKERS"],
     [{ KAFKA_BROKERS: " , " }, "KAFKA_BROKERS"],
     [{ KAFKA_TOPIC: "bad topic!" }, "KAFKA_TOPIC"],
     [{ KAFKA_DLQ_TOPIC: "appdb-cdc" }, "KAFKA_DLQ_TOPIC"],
+    [{ KAFKA_TOPIC: ".." }, "KAFKA_TOPIC"],
+    [{ KAFKA_GROUP_ID: "my group" }, "KAFKA_GROUP_ID"],
     [{ KAFKA_FROM_BEGINNING: "sometimes" }, "KAFKA_FROM_BEGINNING"],
     [{ METRICS_PORT: "0" }, "METRICS_PORT"],
     [{ LOG_LEVEL: "chatty" }, "LOG_LEVEL"],
