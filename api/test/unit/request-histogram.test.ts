@@ -55,7 +55,9 @@ describe("RequestHistogram", () => {
 
   it("refuses a value that is not a finite number, and buckets that do not increase", () => {
     const { observe } = both();
-    assert.throws(() => observe({ method: "GET", route: "/x", status: "200" }, Number.NaN), TypeError);
+    assert.throws(() => {
+      observe({ method: "GET", route: "/x", status: "200" }, Number.NaN);
+    }, TypeError);
     assert.throws(
       () => new RequestHistogram({ ...OPTIONS, buckets: [1, 0.5], registry: new Registry() }),
       /must increase/,
