@@ -3,15 +3,18 @@
  * run as its own process like the API (`PORT`, `DB_*` as the API reads them).
  *
  *   GET /health  `{"status":"ok"}`
+ *   GET /health-with-headers  the same, with the API's security headers (what helmet sets, recorded once)
  *   GET /me      /me's one indexed lookup: the bearer token's SHA-256, the same prepared statement on a
  *                mysql2 pool of the same size, the user as JSON; 401 when it finds nothing
  *
- * No security headers, metrics, logging or validation beyond that: what the API's middleware costs is the
- * difference between the two.
+ * No security headers (but on /health-with-headers), metrics, logging or validation beyond that: what the
+ * API's middleware costs is the difference between the two.
  */
 import { createHash } from "node:crypto";
 import express from "express";
 import mysql, { type RowDataPacket } from "mysql2/promise";
+import { HELMET_OPTIONS } from "../src/app.ts";
+import { recordHelmet, securityHeaders } from "../src/security-headers.ts";
 
 const env = (name: string, fallback?: string): string => {
   const value = process.env[name] ?? fallback;
@@ -31,6 +34,9 @@ const pool = mysql.createPool({
 
 const app = express();
 app.get("/health", (_req, res) => {
+  res.json({ status: "ok" });
+});
+app.get("/health-with-headers", securityHeaders(recordHelmet(HELMET_OPTIONS)), (_req, res) => {
   res.json({ status: "ok" });
 });
 app.get("/me", async (req, res) => {

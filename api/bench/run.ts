@@ -5,13 +5,16 @@
  *
  * 1. Side by side at 50 connections, interleaved and repeated: a bare Express 5 app (bench/baseline.ts)
  *    and the API, on GET /health and on GET /me (for the bare app: the same indexed lookup on a mysql2
- *    pool of the same size, nothing else). Reported: median requests/s, the median of each round's
+ *    pool of the same size, nothing else), and the bare app's /health with the API's security headers.
+ *    Every round starts both processes afresh: one process can run a fifth faster or slower than the
+ *    next for its whole life (JIT decisions, where the scheduler puts it), which rounds on the same
+ *    processes would never average out. Reported: median requests/s, the median of each round's
  *    API/bare ratio (the pair ran back to back, sharing the machine's load), p99, and the server's CPU
  *    time per request (from /proc/<pid>/stat), whose ratio is what the API would serve relative to the
  *    bare app wherever the server's CPU is the limit: steadier than requests/s on a shared machine.
  * 2. The API alone at 10 connections: /health idle, /me, POST /login (scrypt), /health during 20 logins.
  *
- *   BENCH_RUNS (7 side by side, 3 alone), BENCH_SECONDS (10)
+ *   BENCH_SIDE_RUNS (11), BENCH_SIDE_SECONDS (4), BENCH_RUNS (3), BENCH_SECONDS (8)
  *   BENCH_PROFILE=<dir>  runs the API with --cpu-prof into <dir> and prints its top functions by self time
  *                        (the profiler slows the API a little: take the figures from a run without it)
  */
@@ -38,9 +41,11 @@ import { migrate } from "../src/migrator.ts";
 import { hashToken } from "../src/tokens.ts";
 import { adminConnection, ADMIN, login } from "../test/support.ts";
 
-const SIDE_RUNS = Number(process.env["BENCH_RUNS"] ?? 7);
+// Side by side: many short runs, so each pair shares the machine's load as closely as possible.
+const SIDE_RUNS = Number(process.env["BENCH_SIDE_RUNS"] ?? 11);
+const SIDE_SECONDS = Number(process.env["BENCH_SIDE_SECONDS"] ?? 4);
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 3);
-const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 10);
+const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 8);
 const PROFILE_DIR = process.env["BENCH_PROFILE"];
 const TOKEN_ROWS = 100_000;
 const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
@@ -104,10 +109,10 @@ interface SideSample extends Sample {
 }
 
 /** One load run against `server`, with the server's CPU time per completed request. */
-async function measured(server: Server, options: autocannon.Options): Promise<SideSample> {
+async function measured(server: Server, options: autocannon.Options, seconds: number): Promise<SideSample> {
   const pid = server.child.pid as number;
   const before = cpuSeconds(pid);
-  const result = await autocannon({ duration: SECONDS, ...options });
+  const result = await autocannon({ duration: seconds, ...options });
   const cpu = cpuSeconds(pid) - before;
   if (result.non2xx > 0 || result.errors > 0)
     throw new Error(`${options.url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
@@ -148,50 +153,73 @@ async function main(): Promise<void> {
     DB_PASSWORD: account.password,
     DB_NAME: db.name,
   };
+  const apiEnv = { ...dbEnv, LOG_LEVEL: "info", LOGIN_RATE_LIMIT_PER_MINUTE: "1000000" };
+  // The API of part 2, also used to log in once: tokens live in the database, for every API process.
   const api = await startServer(
     "../src/main.ts",
-    { ...dbEnv, LOG_LEVEL: "info", LOGIN_RATE_LIMIT_PER_MINUTE: "1000000" },
+    apiEnv,
     PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`],
   );
-  const bare = await startServer("./baseline.ts", dbEnv);
   try {
     const token = await login(api.url);
     const bearer = { authorization: `Bearer ${token}` };
 
-    // Side by side at 50 connections.
-    const pairs: [string, Server, autocannon.Options][] = [
-      ["bare /health", bare, { url: `${bare.url}/health` }],
-      ["api /health", api, { url: `${api.url}/health` }],
-      ["bare /me", bare, { url: `${bare.url}/me`, headers: bearer }],
-      ["api /me", api, { url: `${api.url}/me`, headers: bearer }],
+    // Side by side at 50 connections, on fresh processes every round.
+    const sideScenarios: [string, "bare" | "api", string, Record<string, string>][] = [
+      ["bare /health", "bare", "/health", {}],
+      ["bare+headers /health", "bare", "/health-with-headers", {}],
+      ["api /health", "api", "/health", {}],
+      ["bare /me", "bare", "/me", bearer],
+      ["api /me", "api", "/me", bearer],
     ];
-    const side = new Map<string, SideSample[]>(pairs.map(([name]) => [name, []]));
+    const side = new Map<string, SideSample[]>(sideScenarios.map(([name]) => [name, []]));
     const ratios = { health: [] as number[], me: [] as number[] };
     const loads: number[] = [];
-    // One unmeasured run each warms every code path's JIT and the database's buffer pool.
-    for (const [, target, options] of pairs) await measured(target, { ...options, connections: 50 });
     for (let i = 0; i < SIDE_RUNS; i++) {
       loads.push(loadavg()[0] ?? 0);
-      // Rotate the order, so no scenario always runs first or last.
-      for (let k = 0; k < pairs.length; k++) {
-        const [name, target, options] = pairs[(i + k) % pairs.length] as (typeof pairs)[number];
-        side.get(name)?.push(await measured(target, { ...options, connections: 50 }));
+      const servers = {
+        bare: await startServer("./baseline.ts", dbEnv),
+        api: await startServer("../src/main.ts", apiEnv),
+      };
+      try {
+        const run = ([, server, path, headers]: (typeof sideScenarios)[number], seconds: number) =>
+          measured(
+            servers[server],
+            { url: `${servers[server].url}${path}`, headers, connections: 50 },
+            seconds,
+          );
+        // Two seconds of each first: the JIT's warm-up and the database's buffer pool are not measured.
+        for (const scenario of sideScenarios) await run(scenario, 2);
+        // Rotate the order, so no scenario always runs first or last.
+        for (let k = 0; k < sideScenarios.length; k++) {
+          const scenario = sideScenarios[(i + k) % sideScenarios.length] as (typeof sideScenarios)[number];
+          side.get(scenario[0])?.push(await run(scenario, SIDE_SECONDS));
+        }
+      } finally {
+        await Promise.all([stopServer(servers.bare), stopServer(servers.api)]);
       }
       const last = (name: string) => side.get(name)?.at(-1)?.rps ?? 0;
       ratios.health.push(last("api /health") / last("bare /health"));
       ratios.me.push(last("api /me") / last("bare /me"));
       console.log(
-        `round ${i + 1} (load ${loads.at(-1)?.toFixed(2)}): ${pairs.map(([name]) => `${name} ${Math.round(last(name))}`).join(", ")} req/s; /health ${(ratios.health.at(-1) ?? 0).toFixed(2)}×, /me ${(ratios.me.at(-1) ?? 0).toFixed(2)}×`,
+        `round ${i + 1} (load ${loads.at(-1)?.toFixed(2)}): ${sideScenarios.map(([name]) => `${name} ${Math.round(last(name))}`).join(", ")} req/s; /health ${(ratios.health.at(-1) ?? 0).toFixed(2)}×, /me ${(ratios.me.at(-1) ?? 0).toFixed(2)}×`,
       );
     }
     const sideMedian = (name: string, key: keyof SideSample) =>
       median((side.get(name) ?? []).map((s) => s[key]));
     const cpuRatio = (route: "health" | "me") =>
       sideMedian(`api /${route}`, "cpuMicros") / sideMedian(`bare /${route}`, "cpuMicros");
-    const sideTable = pairs
+    const titles: Record<string, string> = {
+      "bare /health": "bare Express 5: `GET /health`",
+      "bare+headers /health": "bare Express 5 + the API's security headers: `GET /health`",
+      "api /health": "the API: `GET /health`",
+      "bare /me": "bare Express 5 + mysql2: `GET /me`'s lookup",
+      "api /me": "the API: `GET /me`",
+    };
+    const sideTable = sideScenarios
       .map(
         ([name]) =>
-          `| ${name === "bare /health" ? "bare Express 5: `GET /health`" : name === "bare /me" ? "bare Express 5 + mysql2: `GET /me`'s lookup" : `the API: \`GET ${name.slice(4)}\``} | ${fmt(sideMedian(name, "rps"))} | ${sideMedian(name, "p99")} | ${sideMedian(name, "cpuMicros").toFixed(0)} |`,
+          `| ${titles[name] ?? name} | ${fmt(sideMedian(name, "rps"))} | ${sideMedian(name, "p99")} | ${sideMedian(name, "cpuMicros").toFixed(0)} |`,
       )
       .join("\n");
 
@@ -260,8 +288,9 @@ process. Load average (1 min) at the start of each side-by-side round: ${list(lo
 
 **Side by side, 50 connections.** A bare Express 5 app (\`api/bench/baseline.ts\`: the route and nothing else;
 for \`/me\` the token's SHA-256 and the same prepared statement on a mysql2 pool of the same size) and the API
-with everything it does (security headers, metrics, request log, token validation). After one unmeasured
-run each, ${SIDE_RUNS} rounds of ${SECONDS} s per server and route, rotating the order; medians.
+with everything it does (security headers, metrics, request log, token validation); and the bare app
+setting the API's security headers, which shows what those headers cost by themselves. ${SIDE_RUNS} rounds,
+each on newly started processes, of 2 s of warm-up then ${SIDE_SECONDS} s per server and route, rotating the order; medians.
 
 | server and route | requests/s | p99 latency (ms) | server CPU µs/request |
 |---|---:|---:|---:|
@@ -269,6 +298,7 @@ ${sideTable}
 
 - \`GET /health\`: the API serves **${median(ratios.health).toFixed(2)}×** the bare app's requests/s (rounds: ${list(ratios.health, 2)}; target: at least
   0.9×); per request it uses ${cpuRatio("health").toFixed(2)}× the bare app's CPU time, so where CPU is the limit it serves ${(1 / cpuRatio("health")).toFixed(2)}×.
+  The bare app with the same security headers uses ${(sideMedian("bare+headers /health", "cpuMicros") / sideMedian("bare /health", "cpuMicros")).toFixed(2)}× the bare app's CPU time per request.
 - \`GET /me\`: the API serves **${median(ratios.me).toFixed(2)}×** the requests/s of the bare app with the same lookup (rounds: ${list(ratios.me, 2)});
   ${cpuRatio("me").toFixed(2)}× its CPU time per request (${(1 / cpuRatio("me")).toFixed(2)}×). Unlike \`/health\`, \`/me\` writes a request log line at \`info\`.
 
@@ -295,7 +325,7 @@ ${profileText}
   }`,
     );
   } finally {
-    await Promise.all([stopServer(api), stopServer(bare)]);
+    await stopServer(api);
     await server.destroy();
   }
 }

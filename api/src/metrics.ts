@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { RequestHistogram, type HistogramSeries } from "./request-histogram.ts";
 
 /** A registry of its own with the process metrics, so tests can build many side by side. */
 function createRegistry(): Registry {
@@ -11,7 +12,7 @@ function createRegistry(): Registry {
 export interface ApiMetrics {
   readonly registry: Registry;
   readonly httpRequests: Counter<"method" | "route" | "status">;
-  readonly httpDuration: Histogram<"method" | "route" | "status">;
+  readonly httpDuration: RequestHistogram;
   readonly loginAttempts: Counter<"outcome">;
   /** Records one answered request in `httpRequests` and `httpDuration`, cheaply enough for every request. */
   readonly observeRequest: (method: string, route: string, status: number, seconds: number) => void;
@@ -21,7 +22,6 @@ export type LoginOutcome = "success" | "failure" | "rate_limited" | "invalid_req
 
 export function createApiMetrics(): ApiMetrics {
   const registry = createRegistry();
-  const series = new RequestSeries();
   const httpRequests = new Counter({
     name: "http_requests_total",
     help: "HTTP requests answered, by method, route template and status code",
@@ -33,14 +33,15 @@ export function createApiMetrics(): ApiMetrics {
       });
     },
   });
-  const httpDuration = new Histogram({
+  const httpDuration = new RequestHistogram({
     name: "http_request_duration_seconds",
     help: "Time to answer an HTTP request, by method, route template and status code",
     labelNames: ["method", "route", "status"],
     // Login hashes a password (~100-300 ms); the rest answer in milliseconds.
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [registry],
+    registry,
   });
+  const series = new RequestSeries(httpDuration);
   return {
     registry,
     httpRequests,
@@ -48,7 +49,7 @@ export function createApiMetrics(): ApiMetrics {
     observeRequest(method, route, status, seconds) {
       const entry = series.entry(method, route, status);
       entry.count++;
-      httpDuration.observe(entry.labels, seconds);
+      httpDuration.observe(entry.duration, seconds);
     },
     loginAttempts: new Counter({
       name: "login_attempts_total",
@@ -98,33 +99,45 @@ export function createPurgeMetrics(): PurgeMetrics {
 
 type RequestLabels = Readonly<{ method: string; route: string; status: string }>;
 
+/** What is kept per (method, route, status). */
+interface RequestEntry {
+  /** Built once, instead of per request. */
+  readonly labels: RequestLabels;
+  /** Requests not yet added to http_requests_total. */
+  count: number;
+  /** The label set's series in http_request_duration_seconds. */
+  readonly duration: HistogramSeries;
+}
+
 /**
- * One entry per (method, route, status) answered so far: its label object, built once instead of per
- * request, and its requests not yet added to http_requests_total. prom-client hashes and validates the
- * labels on every inc(), so the counter is fed the accumulated counts when it is collected (every
- * scrape) instead: a scrape still sees every request answered before it. The label values are bounded
- * (HTTP methods Node accepts, route templates, status codes), so the map is too.
+ * One entry per (method, route, status) answered so far. prom-client hashes and validates the labels on
+ * every inc(), so http_requests_total is fed the accumulated counts when it is collected (every scrape)
+ * instead: a scrape still sees every request answered before it. The label values are bounded (HTTP
+ * methods Node accepts, route templates, status codes), so the map is too.
  */
 class RequestSeries {
-  private readonly entries = new Map<
-    string,
-    Map<string, Map<number, { labels: RequestLabels; count: number }>>
-  >();
+  private readonly entries = new Map<string, Map<string, Map<number, RequestEntry>>>();
+  private readonly durations: RequestHistogram;
 
-  entry(method: string, route: string, status: number): { labels: RequestLabels; count: number } {
+  constructor(durations: RequestHistogram) {
+    this.durations = durations;
+  }
+
+  entry(method: string, route: string, status: number): RequestEntry {
     let routes = this.entries.get(method);
     if (routes === undefined) {
-      routes = new Map<string, Map<number, { labels: RequestLabels; count: number }>>();
+      routes = new Map<string, Map<number, RequestEntry>>();
       this.entries.set(method, routes);
     }
     let statuses = routes.get(route);
     if (statuses === undefined) {
-      statuses = new Map<number, { labels: RequestLabels; count: number }>();
+      statuses = new Map<number, RequestEntry>();
       routes.set(route, statuses);
     }
     let entry = statuses.get(status);
     if (entry === undefined) {
-      entry = { labels: { method, route, status: String(status) }, count: 0 };
+      const labels = { method, route, status: String(status) };
+      entry = { labels, count: 0, duration: this.durations.newSeries(labels) };
       statuses.set(status, entry);
     }
     return entry;
