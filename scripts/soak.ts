@@ -308,7 +308,7 @@ async function main(): Promise<number> {
       .map(([key, n]) => `${key}: ${n.toLocaleString("en")}`)
       .join(", ");
     const text = `Run on ${new Date().toISOString().slice(0, 10)}: ${machineDescription()}; MariaDB and Kafka of the test
-environment on the same machine. Command: \`npm run soak -- --duration ${opts.duration}\`. Warm-up ${warmup.toFixed(0)} s
+environment on the same machine. Command: \`${["npm run soak", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ")}\`. Warm-up ${warmup.toFixed(0)} s
 (until the opening burst of ${events.burstRows.toLocaleString("en")} row events was consumed), then ${measured.toFixed(0)} s measured, sampled every
 ${opts.interval} s (${reports[0]?.heap.samples ?? 0} samples per process). Load average (1 min) at the samples: median ${median(loads).toFixed(2)}, from ${Math.min(...loads).toFixed(2)} to ${Math.max(...loads).toFixed(2)}.
 
