@@ -231,11 +231,19 @@ async function main(): Promise<number> {
     const series = new Map<Service, Series[]>(services.map((s) => [s, []]));
     let consumed = 0;
     let sampling = true as boolean;
+    // Set once the traffic starts; until then no login is in flight.
+    let loginInFlight = (): boolean => false;
     const sampler = (async () => {
       while (sampling && !crashed) {
         const t = elapsed();
         loads.push(loadavg()[0] ?? 0);
         for (const service of services) {
+          // The API is sampled between logins: scrypt's 128 MiB work buffer, held while a password is
+          // hashed and unmapped after, would otherwise add 128 MiB to RSS at whichever samples it caught.
+          const deadline = performance.now() + 3000;
+          while (service === api && loginInFlight() && performance.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
           const { sample, text } = await sampleProcess(service.metricsUrl);
           series.get(service)?.push({ t, sample });
           if (service === consumer) consumed = metricSum(text, "cdc_events_total") ?? 0;
@@ -247,6 +255,7 @@ async function main(): Promise<number> {
     })();
 
     const traffic = await startTraffic({ url: apiUrl, credentials: ADMIN, rate: opts.apiRate });
+    loginInFlight = traffic.loginInFlight;
     const events = await startEvents(kafka, topic, opts.eventRate);
     console.log(
       `soak: burst of ${events.burstRows.toLocaleString("en")} row events produced at ${elapsed().toFixed(0)} s`,
