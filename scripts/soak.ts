@@ -231,11 +231,19 @@ async function main(): Promise<number> {
     const series = new Map<Service, Series[]>(services.map((s) => [s, []]));
     let consumed = 0;
     let sampling = true as boolean;
+    // Set once the traffic starts; until then no login is in flight.
+    let loginInFlight = (): boolean => false;
     const sampler = (async () => {
       while (sampling && !crashed) {
         const t = elapsed();
         loads.push(loadavg()[0] ?? 0);
         for (const service of services) {
+          // The API is sampled between logins: scrypt's 128 MiB work buffer, held while a password is
+          // hashed and unmapped after, would otherwise add 128 MiB to RSS at whichever samples it caught.
+          const deadline = performance.now() + 3000;
+          while (service === api && loginInFlight() && performance.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
           const { sample, text } = await sampleProcess(service.metricsUrl);
           series.get(service)?.push({ t, sample });
           if (service === consumer) consumed = metricSum(text, "cdc_events_total") ?? 0;
@@ -247,6 +255,7 @@ async function main(): Promise<number> {
     })();
 
     const traffic = await startTraffic({ url: apiUrl, credentials: ADMIN, rate: opts.apiRate });
+    loginInFlight = traffic.loginInFlight;
     const events = await startEvents(kafka, topic, opts.eventRate);
     console.log(
       `soak: burst of ${events.burstRows.toLocaleString("en")} row events produced at ${elapsed().toFixed(0)} s`,
@@ -308,7 +317,7 @@ async function main(): Promise<number> {
       .map(([key, n]) => `${key}: ${n.toLocaleString("en")}`)
       .join(", ");
     const text = `Run on ${new Date().toISOString().slice(0, 10)}: ${machineDescription()}; MariaDB and Kafka of the test
-environment on the same machine. Command: \`npm run soak -- --duration ${opts.duration}\`. Warm-up ${warmup.toFixed(0)} s
+environment on the same machine. Command: \`${["npm run soak", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ")}\`. Warm-up ${warmup.toFixed(0)} s
 (until the opening burst of ${events.burstRows.toLocaleString("en")} row events was consumed), then ${measured.toFixed(0)} s measured, sampled every
 ${opts.interval} s (${reports[0]?.heap.samples ?? 0} samples per process). Load average (1 min) at the samples: median ${median(loads).toFixed(2)}, from ${Math.min(...loads).toFixed(2)} to ${Math.max(...loads).toFixed(2)}.
 

@@ -2,8 +2,9 @@
  * The soak's API traffic: a mix of what real clients and bad clients send, each request checked against
  * the status the API's contract gives it.
  *
- * - Sessions, one after another: log in, GET /me three times, log out, GET /me with the revoked token
- *   (401), log in with a wrong password (401). Logins hash with scrypt, so sessions are few per second.
+ * - Sessions, one every `sessionInterval`: log in, GET /me three times, log out, GET /me with the
+ *   revoked token (401), log in with a wrong password (401). Each login hashes with scrypt, which holds a
+ *   128 MiB work buffer while it runs: `loginInFlight()` lets a sampler measure memory between them.
  * - At a steady rate in between: GET /health, GET /me with a long-lived token, and bad requests (no
  *   token, a token never issued, an unknown route, malformed JSON, an oversized body).
  */
@@ -21,6 +22,8 @@ export interface TrafficOptions {
   readonly rate: number;
   /** At most this many steady requests in flight; beyond it the rate is not kept up rather than piling on. */
   readonly maxInFlight?: number;
+  /** A session starts at most this often (ms); default 2000. */
+  readonly sessionInterval?: number;
 }
 
 export interface TrafficStats {
@@ -47,7 +50,9 @@ const json = (body: string): RequestInit => ({
 const bearer = (token: string): RequestInit => ({ headers: { authorization: `Bearer ${token}` } });
 
 /** Starts the traffic; `stop()` ends it, waits for the requests in flight, and returns the counts. */
-export async function startTraffic(options: TrafficOptions): Promise<{ stop: () => Promise<TrafficStats> }> {
+export async function startTraffic(
+  options: TrafficOptions,
+): Promise<{ loginInFlight: () => boolean; stop: () => Promise<TrafficStats> }> {
   const { url, credentials, rate } = options;
   const maxInFlight = options.maxInFlight ?? 32;
   const answered: Record<string, number> = {};
@@ -55,6 +60,7 @@ export async function startTraffic(options: TrafficOptions): Promise<{ stop: () 
   let total = 0;
   let unexpected = 0;
   let running = true as boolean;
+  const isRunning = (): boolean => running;
 
   /** The answer's body when its status is the expected one; undefined (and counted) otherwise. */
   const send = async (request: Request): Promise<string | undefined> => {
@@ -80,12 +86,16 @@ export async function startTraffic(options: TrafficOptions): Promise<{ stop: () 
     }
   };
 
+  let logins = 0;
   const login = async (kind: string, password: string, expect: number): Promise<string | undefined> => {
+    logins++;
     const body = await send({
       kind,
       expect,
       path: "/login",
       init: json(JSON.stringify({ email: credentials.email, password })),
+    }).finally(() => {
+      logins--;
     });
     return body === undefined || expect !== 200 ? undefined : (JSON.parse(body) as { token: string }).token;
   };
@@ -106,8 +116,10 @@ export async function startTraffic(options: TrafficOptions): Promise<{ stop: () 
     { kind: "oversized body", expect: 400, path: "/login", init: json(`{"email":"${"x".repeat(20_000)}"}`) },
   ];
 
+  const sessionInterval = options.sessionInterval ?? 2000;
   const sessions = (async () => {
     while (running) {
+      const next = performance.now() + sessionInterval;
       const token = await login("login", credentials.password, 200);
       if (token !== undefined) {
         for (let i = 0; i < 3; i++) await send({ kind: "me", expect: 200, path: "/me", init: bearer(token) });
@@ -120,6 +132,10 @@ export async function startTraffic(options: TrafficOptions): Promise<{ stop: () 
         await send({ kind: "me revoked token", expect: 401, path: "/me", init: bearer(token) });
       }
       await login("wrong password", `${credentials.password}-wrong`, 401);
+      // Short sleeps, so stop() does not wait out a whole interval.
+      while (isRunning() && performance.now() < next) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     }
   })();
 
@@ -143,6 +159,7 @@ export async function startTraffic(options: TrafficOptions): Promise<{ stop: () 
   })();
 
   return {
+    loginInFlight: () => logins > 0,
     async stop() {
       running = false;
       await Promise.all([sessions, pacer]);
