@@ -1,12 +1,15 @@
 export {
   captureLogLines,
   configureLogging,
+  flushLogs,
   formatLogEvent,
   getLogger,
   logProcessWarnings,
   shutdownLogging,
+  type LineSink,
   type LogFields,
   type Logger,
+  type LoggingOptions,
 } from "./logging.ts";
 export { ConfigError, EnvReader, loadConfigOrExit, type Env } from "./env.ts";
 export { exitGracefullyOnSignals, type ShutdownOptions } from "./shutdown.ts";

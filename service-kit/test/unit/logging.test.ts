@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type log4js from "log4js";
-import { captureLogLines, formatLogEvent, getLogger, logProcessWarnings } from "../../src/index.ts";
+import { spawnSync } from "node:child_process";
+import { setImmediate as endOfTurn } from "node:timers/promises";
+import {
+  captureLogLines,
+  configureLogging,
+  flushLogs,
+  formatLogEvent,
+  getLogger,
+  logProcessWarnings,
+  shutdownLogging,
+} from "../../src/index.ts";
 
 /** The parts of a log4js event the layout reads. */
 const eventAt = (millis: number, ...data: unknown[]): log4js.LoggingEvent =>
@@ -96,5 +106,87 @@ describe("process warnings", () => {
     const line = capture.records().find((r) => r["action"] === "process_warning");
     assert.equal(line?.["name"], "TimeoutNegativeWarning");
     assert.equal(line?.["msg"], "something odd");
+  });
+});
+
+describe("buffered logging", () => {
+  /** Configures buffered logging into a list of the chunks written. */
+  const buffered = (): string[] => {
+    const chunks: string[] = [];
+    configureLogging("info", {
+      buffered: true,
+      sink: (chunk) => {
+        chunks.push(chunk);
+      },
+    });
+    return chunks;
+  };
+
+  it("holds lines until the end of the event loop's turn, then writes them in one chunk, in order", async () => {
+    const chunks = buffered();
+    for (let n = 1; n <= 3; n++) getLogger("t").info({ n });
+    assert.equal(chunks.length, 0);
+    await endOfTurn();
+    assert.equal(chunks.length, 1);
+    const lines = (chunks[0] ?? "").split("\n");
+    assert.equal(lines.pop(), "", "every line ends with a newline");
+    assert.deepEqual(
+      lines.map((line) => (JSON.parse(line) as { n: number }).n),
+      [1, 2, 3],
+    );
+  });
+
+  it("writes what it holds at once on flushLogs(), and then nothing more at the end of the turn", async () => {
+    const chunks = buffered();
+    getLogger("t").info({ n: 1 });
+    flushLogs();
+    assert.equal(chunks.length, 1);
+    await endOfTurn();
+    assert.equal(chunks.length, 1);
+  });
+
+  it("writes at once when 64 KiB have gathered, whatever the event loop is doing", () => {
+    const chunks = buffered();
+    const filler = "x".repeat(1000);
+    for (let n = 0; n < 70; n++) getLogger("t").info({ n, filler });
+    assert.equal(chunks.length, 1);
+    assert.ok((chunks[0] ?? "").length >= 64 * 1024);
+    flushLogs();
+    assert.equal(chunks.join("").split("\n").length - 1, 70);
+  });
+
+  it("writes what it holds on shutdownLogging()", async () => {
+    const chunks = buffered();
+    getLogger("t").info({ n: 1 });
+    await shutdownLogging();
+    assert.equal(chunks.length, 1);
+  });
+
+  it("writes what it holds when the process dies of an uncaught exception", () => {
+    const script = `
+      import { configureLogging, getLogger } from "@tidbstack/service-kit";
+      configureLogging("info", { buffered: true });
+      getLogger("t").info({ action: "last_words" });
+      throw new Error("crash");
+    `;
+    const child = spawnSync(
+      process.execPath,
+      ["--conditions=source", "--input-type=module", "--eval", script],
+      { encoding: "utf8", timeout: 20_000 },
+    );
+    assert.notEqual(child.status, 0);
+    assert.match(child.stdout, /"action":"last_words"/);
+  });
+
+  it("unbuffered, writes every line at once", () => {
+    const chunks: string[] = [];
+    configureLogging("info", {
+      sink: (chunk) => {
+        chunks.push(chunk);
+      },
+    });
+    getLogger("t").info({ n: 1 });
+    getLogger("t").info({ n: 2 });
+    assert.equal(chunks.length, 2);
   });
 });
