@@ -4,8 +4,9 @@
  *
  * 1. Side by side on one pre-filled topic of one partition, interleaved and repeated: kafkajs doing
  *    nothing, kafkajs + JSON.parse of each value, and the real consumer (parse, validate, dedup, redact,
- *    one JSON log line per row formatted by the production layout and written synchronously to
- *    /dev/null, as the stdout appender writes to a file or pipe; metrics; commits after processing). Reported: median events/s, the median of each round's real/parse ratio
+ *    one JSON log line per row through the production appender, buffered as in production and written
+ *    synchronously to /dev/null; metrics; commits after processing). Reported: median events/s, the
+ *    median of each round's real/parse ratio
  *    (the pairs ran back to back, so they share the machine's load), and CPU time per event.
  * 2. Scaling: real consumer processes (src/main.ts, logging to /dev/null) in one group on a topic of 4
  *    partitions, 1 process and then 2. They join while the topic is empty, are frozen (SIGSTOP) while it
@@ -23,9 +24,8 @@ import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import log4js from "log4js";
 import { Kafka, logLevel, type Admin } from "kafkajs";
-import { formatLogEvent, getLogger } from "@tidbstack/service-kit";
+import { configureLogging, getLogger } from "@tidbstack/service-kit";
 import {
   freePort,
   machineDescription,
@@ -54,21 +54,14 @@ const SCALE_RUNS = Number(process.env["BENCH_SCALE_RUNS"] ?? 3);
 const SCALE_PARTITIONS = 4;
 const PROFILE = process.env["BENCH_PROFILE"];
 
-// The real consumer's lines, formatted by the production layout, are written the way log4js's stdout
-// appender writes them when stdout is a file or a pipe (a container's log): one synchronous write per
-// line. To /dev/null, so the cost of logging is measured without flooding the terminal.
+// The real consumer's lines go through the production appender, buffered as in src/main.ts, to /dev/null,
+// so the cost of formatting and writing them is measured without flooding the terminal.
 const devNull = openSync("/dev/null", "w");
-log4js.configure({
-  appenders: {
-    devnull: {
-      type: {
-        configure: () => (event: log4js.LoggingEvent) => {
-          writeSync(devNull, `${formatLogEvent(event)}\n`);
-        },
-      },
-    },
+configureLogging("info", {
+  buffered: true,
+  sink: (chunk) => {
+    writeSync(devNull, chunk);
   },
-  categories: { default: { appenders: ["devnull"], level: "info" } },
 });
 
 const BASE_TS = 462531487334400000n;
@@ -237,7 +230,7 @@ async function sideBySide(kafka: Kafka, topic: string): Promise<SideBySide> {
       result.ratios[phase].push((round.get("real")?.[phase] ?? 0) / (round.get("parse")?.[phase] ?? 1));
     }
     console.log(
-      `round ${i + 1} (load ${result.loads.at(-1)?.toFixed(2)}): ${[...round].map(([name, r]) => `${name} ${Math.round(r.first)}/${Math.round(r.full)}`).join(", ")} events/s (first ${FIRST}/window full); real/parse ${list(result.ratios.first.slice(-1).map((r) => r * 100))}%/${list(result.ratios.full.slice(-1).map((r) => r * 100))}%`,
+      `round ${i + 1} (load ${result.loads.at(-1)?.toFixed(2)}): ${[...round].map(([name, r]) => `${name} ${Math.round(r.first)}/${Math.round(r.full)} (${r.cpuMicros.toFixed(1)} µs)`).join(", ")} events/s (first ${FIRST}/window full; CPU per event); real/parse ${list(result.ratios.first.slice(-1).map((r) => r * 100))}%/${list(result.ratios.full.slice(-1).map((r) => r * 100))}%`,
     );
   }
   session?.disconnect();

@@ -21,7 +21,8 @@ import { createConsumerService } from "./service.ts";
 
 const config = loadConfigOrExit(() => loadConsumerConfig(process.env));
 
-configureLogging(config.logLevel);
+// One line per row change: written in batches, and always before the offsets that cover them are committed.
+configureLogging(config.logLevel, { buffered: true });
 const logger = getLogger("consumer");
 logProcessWarnings(logger);
 const metrics = createConsumerMetrics();

@@ -3,11 +3,11 @@ import { after, before, describe, it } from "node:test";
 import type { Kafka } from "kafkajs";
 import { captureLogLines, getLogger, type LogFields } from "@tidbstack/service-kit";
 import { kafkaBrokers } from "@tidbstack/testenv";
-import { startConsumer, type RunningConsumer } from "../../src/consumer.ts";
+import { COMMIT_EVERY_MESSAGES, startConsumer, type RunningConsumer } from "../../src/consumer.ts";
 import { measureLag } from "../../src/lag.ts";
 import { createConsumerMetrics, type ConsumerMetrics } from "../../src/metrics.ts";
 import { COMMIT_TS, ddlMessage, rowMessage, watermarkMessage } from "../fixtures.ts";
-import { createTopics, eventually, produce, quietKafka, startTestConsumer } from "../support.ts";
+import { createTopics, eventually, produce, quietKafka, rowEvents, startTestConsumer } from "../support.ts";
 
 describe("the consumer against a real Kafka broker", () => {
   let kafka: Kafka;
@@ -189,6 +189,39 @@ describe("the consumer against a real Kafka broker", () => {
       assert.equal(line?.["detail"], "the event handler threw Error");
     } finally {
       await failing.stop();
+    }
+  });
+
+  it("stopped in the middle of the stream, commits exactly the messages it handled", async () => {
+    const own = await createTopics(kafka);
+    const handled: string[] = [];
+    let stopping: Promise<void> | undefined;
+    // Stopped from inside the handler, so the stop lands in the middle of the stream, while commits of what
+    // was handled are still to be sent or in flight.
+    const total = 10 * COMMIT_EVERY_MESSAGES;
+    const stopAt = COMMIT_EVERY_MESSAGES + 123;
+    const stopped = await startConsumer({
+      kafka,
+      ...own,
+      fromBeginning: true,
+      handle: (event) => {
+        handled.push(event.kind === "row" ? (event.rows[0]?.["id"] ?? "") : "");
+        if (handled.length === stopAt) stopping = stopped.stop();
+      },
+      metrics: createConsumerMetrics(),
+      logger: getLogger("consumer"),
+    });
+    await produce(kafka, own.topic, rowEvents(0, total));
+    await eventually("the consumer is stopped", () => stopping !== undefined);
+    await stopping;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId: own.groupId, topics: [own.topic] });
+      assert.ok(handled.length >= stopAt && handled.length < total, `stopped after ${handled.length} events`);
+      assert.equal(committed?.partitions[0]?.offset, String(handled.length));
+    } finally {
+      await admin.disconnect();
     }
   });
 
