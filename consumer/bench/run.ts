@@ -37,10 +37,11 @@ import {
   writeSection,
   type CpuProfile,
 } from "@tidbstack/testenv";
-import { startConsumer } from "../src/consumer.ts";
+import { COMMIT_EVERY_MESSAGES, startConsumer } from "../src/consumer.ts";
 import { createEventHandler, DEFAULT_DEDUP_WINDOW } from "../src/handler.ts";
 import { createConsumerMetrics } from "../src/metrics.ts";
 import { rowMessage } from "../test/fixtures.ts";
+import { measureBreakdown, type BreakdownStep } from "./breakdown.ts";
 
 const EVENTS = Number(process.env["BENCH_EVENTS"] ?? 200_000);
 /** The original measure: events per second over the first 50,000, from connecting. */
@@ -57,12 +58,10 @@ const PROFILE = process.env["BENCH_PROFILE"];
 // The real consumer's lines go through the production appender, buffered as in src/main.ts, to /dev/null,
 // so the cost of formatting and writing them is measured without flooding the terminal.
 const devNull = openSync("/dev/null", "w");
-configureLogging("info", {
-  buffered: true,
-  sink: (chunk) => {
-    writeSync(devNull, chunk);
-  },
-});
+const toDevNull = (chunk: string): void => {
+  writeSync(devNull, chunk);
+};
+configureLogging("info", { buffered: true, sink: toDevNull });
 
 const BASE_TS = 462531487334400000n;
 
@@ -338,6 +337,18 @@ async function scaleRun(kafka: Kafka, admin: Admin, brokers: string, consumers: 
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString("en");
+
+function breakdownTable(steps: readonly BreakdownStep[]): string {
+  const rows = steps.map((step, index) => {
+    const before = steps[index - 1]?.micros;
+    const added =
+      before === undefined
+        ? ""
+        : `${step.micros - before >= 0 ? "+" : ""}${(step.micros - before).toFixed(2)}`;
+    return `| ${step.name} | ${step.micros.toFixed(2)} | ${added} |`;
+  });
+  return ["| work per event | CPU µs/event | added |", "|---|---:|---:|", ...rows].join("\n");
+}
 const list = (values: number[], digits = 0): string => values.map((v) => v.toFixed(digits)).join(", ");
 
 async function main(): Promise<void> {
@@ -364,6 +375,14 @@ async function main(): Promise<void> {
       profileText = topSelfTime(side.profile, 15);
       console.log(`profile of the real consumer's measured runs (${PROFILE}):\n${profileText}`);
     }
+
+    const breakdown = measureBreakdown(
+      Array.from({ length: EVENTS }, (_, k) => Buffer.from(eventValue(k))),
+      RUNS,
+      toDevNull,
+    );
+    configureLogging("info", { buffered: true, sink: toDevNull });
+    for (const step of breakdown) console.log(`breakdown: ${step.micros.toFixed(2)} µs/event  ${step.name}`);
 
     const scale: ScaleRun[] = [];
     for (let i = 0; i < SCALE_RUNS; i++) {
@@ -397,12 +416,18 @@ warm-up read each, ${RUNS} rounds, rotating which consumer goes first; medians.
 |---|---:|---:|---:|
 | kafkajs, doing nothing (\`eachBatch\` that only counts) | ${fmt(of("noop", "first"))} | ${fmt(of("noop", "full"))} | ${of("noop", "cpuMicros").toFixed(1)} |
 | kafkajs + \`JSON.parse\` of each value, nothing else | ${fmt(of("parse", "first"))} | ${fmt(of("parse", "full"))} | ${of("parse", "cpuMicros").toFixed(1)} |
-| this consumer (parse, validate, dedup, redact, JSON log line, metrics, commit every 1,000) | ${fmt(of("real", "first"))} | ${fmt(of("real", "full"))} | ${of("real", "cpuMicros").toFixed(1)} |
+| this consumer (parse, validate, dedup, redact, JSON log line, metrics, commit every ${COMMIT_EVERY_MESSAGES.toLocaleString("en")}) | ${fmt(of("real", "first"))} | ${fmt(of("real", "full"))} | ${of("real", "cpuMicros").toFixed(1)} |
 
 The real consumer reaches **${(ratio("first") * 100).toFixed(0)}%** of the parse-only consumer over the first ${FIRST.toLocaleString("en")} events and
 **${(ratio("full") * 100).toFixed(0)}%** with the window full (medians of the rounds' ratios: ${list(side.ratios.first.map((r) => r * 100))} % and
 ${list(side.ratios.full.map((r) => r * 100))} %; target: 60%). The rates are wall clock and include the broker's share of the
 machine; the CPU column is this process alone.
+
+**Where the time goes.** The same ${EVENTS.toLocaleString("en")} message values, in this process without Kafka, through more
+and more of the consumer's work (\`bench/breakdown.ts\`); CPU time per event, medians of ${RUNS} rounds. Each row's
+increase over the row above is what that part costs.
+
+${breakdownTable(breakdown)}
 
 **Scaling.** Real consumer processes (\`src/main.ts\`, JSON lines to /dev/null) in one group on a topic of
 ${SCALE_PARTITIONS} partitions holding ${SCALE_EVENTS.toLocaleString("en")} events. The processes join while the topic is empty,
