@@ -3,6 +3,15 @@
 /** One row: column name → value as TiCDC sends it (a string), or null for SQL NULL. */
 export type Row = Readonly<Record<string, string | null>>;
 
+/** Adds a column to a row being built. A plain assignment to "__proto__" would set the prototype instead. */
+export function setColumn(row: Record<string, string | null>, name: string, value: string | null): void {
+  if (name === "__proto__") {
+    Object.defineProperty(row, name, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    row[name] = value;
+  }
+}
+
 export type RowChangeType = "INSERT" | "UPDATE" | "DELETE";
 
 export interface RowEvent {

@@ -1,5 +1,5 @@
 import type { Logger } from "@tidbstack/service-kit";
-import { tsoToMillis, type CdcEvent, type DdlEvent, type Row, type RowEvent } from "./events.ts";
+import { setColumn, tsoToMillis, type CdcEvent, type DdlEvent, type Row, type RowEvent } from "./events.ts";
 import type { ConsumerMetrics } from "./metrics.ts";
 import { RecentKeys } from "./dedup.ts";
 import { redactRow } from "./redact.ts";
@@ -99,18 +99,6 @@ export function createEventHandler(deps: HandlerDeps): EventHandler {
 function primaryKey(pkNames: readonly string[], row: Row): Record<string, string | null> {
   const names = pkNames.length > 0 ? pkNames : Object.keys(row).sort();
   const pk: Record<string, string | null> = {};
-  for (const name of names) {
-    // Assigning "__proto__" would set the prototype instead of adding the column.
-    if (name === "__proto__") {
-      Object.defineProperty(pk, name, {
-        value: row[name] ?? null,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    } else {
-      pk[name] = row[name] ?? null;
-    }
-  }
+  for (const name of names) setColumn(pk, name, row[name] ?? null);
   return pk;
 }

@@ -13,7 +13,11 @@ const DIGITS = /^\d{1,20}$/;
  * a twentieth of the consumer's time per event.
  */
 const TIDB_KEY = '"_tidb"';
-const TSO_KEYS = ["commitTs", "watermarkTs"] as const;
+/** The TSO's key, and the key as it is quoted in the text. */
+const TSO_KEYS = [
+  ["commitTs", '"commitTs"'],
+  ["watermarkTs", '"watermarkTs"'],
+] as const;
 const MAX_TSO_DIGITS = 20;
 const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
@@ -89,9 +93,10 @@ function exactTso(json: unknown, text: string): ExactTso | null {
   const digits = text.slice(at + 1, digitsEnd);
   if (digits.length === 0 || digits.length > MAX_TSO_DIGITS) return null;
   at = skipSpaceBack(text, expectBack(text, at, COLON));
-  const key = TSO_KEYS.find((name) => endsWithAt(text, `"${name}"`, at));
-  if (key === undefined) return null;
-  at = skipSpaceBack(text, expectBack(text, expectBack(text, at - key.length - 2, OPEN_BRACE), COLON));
+  const found = TSO_KEYS.find(([, quoted]) => endsWithAt(text, quoted, at));
+  if (found === undefined) return null;
+  const [key, quoted] = found;
+  at = skipSpaceBack(text, expectBack(text, expectBack(text, at - quoted.length, OPEN_BRACE), COLON));
   if (!endsWithAt(text, TIDB_KEY, at)) return null;
   // After a backslash the quote is escaped: the text is inside a string, not the key.
   if (text.charCodeAt(at - TIDB_KEY.length) === BACKSLASH) return null;
@@ -213,14 +218,15 @@ function rowList(value: unknown, field: string): Row[] {
   if (!Array.isArray(value)) throw new InvalidEvent(`${field} must be an array of rows`);
   for (let index = 0; index < value.length; index++) {
     const columns = object(value[index], `${field}[${index}]`);
-    const names = Object.keys(columns);
-    for (let position = 0; position < names.length; position++) {
-      const cell = columns[names[position] as string];
+    // for-in rather than Object.keys: no array per row. JSON.parse makes plain objects, and the object
+    // prototype has no enumerable properties, so it visits exactly the row's own columns.
+    let position = 0;
+    for (const name in columns) {
+      position++;
+      const cell = columns[name];
       if (cell !== null && typeof cell !== "string") {
         // Named by position: a column name is the message's content too.
-        throw new InvalidEvent(
-          `${field}[${index}], column ${position + 1}: a value must be a string or null`,
-        );
+        throw new InvalidEvent(`${field}[${index}], column ${position}: a value must be a string or null`);
       }
     }
   }

@@ -5,7 +5,7 @@ import { captureLogLines, getLogger } from "@tidbstack/service-kit";
 import { createEventHandler } from "../../src/handler.ts";
 import { createConsumerMetrics } from "../../src/metrics.ts";
 import { parseMessage } from "../../src/parse.ts";
-import { REDACTED } from "../../src/redact.ts";
+import { REDACTED, redactRow } from "../../src/redact.ts";
 
 /**
  * Generated change events in which some columns are sensitive (their name contains password, token,
@@ -121,5 +121,24 @@ describe("redaction on generated events", () => {
       { numRuns: 1000 },
     );
     assert.ok(redactedSeen > 500, `only ${redactedSeen} of 1000 runs logged a redacted column`);
+  });
+});
+
+describe("redacting one row", () => {
+  it("returns the row itself when nothing in it is sensitive, and a copy when something is", () => {
+    const plain = { id: "1", email: "a@test.com" };
+    assert.equal(redactRow(plain), plain);
+    const sensitive = { id: "1", password_hash: "h", api_token: null };
+    const redacted = redactRow(sensitive);
+    assert.notEqual(redacted, sensitive);
+    assert.deepEqual(redacted, { id: "1", password_hash: REDACTED, api_token: null });
+    assert.equal(sensitive.password_hash, "h", "the event's own row is left as it is");
+  });
+
+  it("keeps a column named __proto__ as a column in the copy", () => {
+    const row = JSON.parse('{"__proto__":"x","password":"p"}') as Record<string, string>;
+    const redacted = redactRow(row);
+    assert.deepEqual(Object.keys(redacted), ["__proto__", "password"]);
+    assert.equal(JSON.stringify(redacted), `{"__proto__":"x","password":"${REDACTED}"}`);
   });
 });
