@@ -9,6 +9,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { pageRoutes } from "./routes/page.ts";
 import { weakETag } from "./etag.ts";
+import { sendJsonDirectly } from "./json-response.ts";
 import { headerWriter, recordHelmet } from "./security-headers.ts";
 import type { AuthStore } from "./store.ts";
 
@@ -54,6 +55,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.set("trust proxy", config.trustProxy);
   // The same ETags as Express's default, cheaper to compute (see weakETag).
   app.set("etag", weakETag);
+  // The same JSON responses, without Express's round trips through the Content-Type header.
+  sendJsonDirectly(app);
   app.use(everyRequest(headerWriter(SECURITY_HEADERS), observeRequests(logger, metrics)));
 
   pageRoutes(app);
