@@ -8,7 +8,9 @@ import { authRoutes, BODY_LIMIT } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { pageRoutes } from "./routes/page.ts";
-import { recordHelmet, securityHeaders } from "./security-headers.ts";
+import { weakETag } from "./etag.ts";
+import { sendJsonDirectly } from "./json-response.ts";
+import { headerWriter, recordHelmet } from "./security-headers.ts";
 import type { AuthStore } from "./store.ts";
 
 export interface AppDeps {
@@ -51,8 +53,11 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", config.trustProxy);
-  app.use(securityHeaders(SECURITY_HEADERS));
-  app.use(observeRequests(logger, metrics));
+  // The same ETags as Express's default, cheaper to compute (see weakETag).
+  app.set("etag", weakETag);
+  // The same JSON responses, without Express's round trips through the Content-Type header.
+  sendJsonDirectly(app);
+  app.use(everyRequest(headerWriter(SECURITY_HEADERS), observeRequests(logger, metrics)));
 
   pageRoutes(app);
   healthRoutes(app, { store, logger });
@@ -66,28 +71,53 @@ export function createApp(deps: AppDeps): express.Express {
   return app;
 }
 
-/** One log line and one metric sample per answered request, labelled by route template, not raw path. */
-function observeRequests(logger: Logger, metrics: ApiMetrics): RequestHandler {
+/**
+ * The security headers and the request's observation, in one middleware: every Express layer a request
+ * passes costs the router's next(), match and debug calls, about 0.3-0.6 µs per request in CPU profiles of
+ * GET /health, which is all the middleware itself does besides setting headers.
+ */
+function everyRequest(
+  setHeaders: (res: Response) => void,
+  observe: (req: Request, res: Response) => void,
+): RequestHandler {
   return (req, res, next) => {
-    const started = performance.now();
-    res.on("finish", () => {
-      const seconds = (performance.now() - started) / 1000;
-      const route = routeOf(req);
-      metrics.observeRequest(req.method, route, res.statusCode, seconds);
-      // Probes and scrapes log at debug: the line is only built when it will be written.
-      const quiet = QUIET_ROUTES.has(route);
-      if (quiet ? !logger.isDebugEnabled() : !logger.isInfoEnabled()) return;
-      const line = {
-        action: "request",
-        method: req.method,
-        route,
-        status: res.statusCode,
-        durationMs: Math.round(seconds * 1e4) / 10,
-      };
-      if (quiet) logger.debug(line);
-      else logger.info(line);
-    });
+    setHeaders(res);
+    observe(req, res);
     next();
+  };
+}
+
+/** When the response's request started, by performance.now(); kept on the response for its "finish". */
+const STARTED = Symbol("request started");
+type ObservedResponse = Response & { [STARTED]?: number };
+
+/**
+ * One log line and one metric sample per answered request, labelled by route template, not raw path.
+ * One "finish" listener per app, not a closure per request: the request and its start come from the
+ * response it is called on.
+ */
+function observeRequests(logger: Logger, metrics: ApiMetrics): (req: Request, res: Response) => void {
+  function onFinish(this: ObservedResponse): void {
+    const seconds = (performance.now() - (this[STARTED] ?? 0)) / 1000;
+    const { req } = this;
+    const route = routeOf(req);
+    metrics.observeRequest(req.method, route, this.statusCode, seconds);
+    // Probes and scrapes log at debug: the line is only built when it will be written.
+    const quiet = QUIET_ROUTES.has(route);
+    if (quiet ? !logger.isDebugEnabled() : !logger.isInfoEnabled()) return;
+    const line = {
+      action: "request",
+      method: req.method,
+      route,
+      status: this.statusCode,
+      durationMs: Math.round(seconds * 1e4) / 10,
+    };
+    if (quiet) logger.debug(line);
+    else logger.info(line);
+  }
+  return (_req, res) => {
+    (res as ObservedResponse)[STARTED] = performance.now();
+    res.on("finish", onFinish);
   };
 }
 

@@ -41,12 +41,20 @@ export function recordHelmet(options: Readonly<HelmetOptions>): HeaderSet {
   return { set, removed };
 }
 
-/** Applies a recorded header set to every response. */
-export function securityHeaders(headers: HeaderSet): RequestHandler {
+/** Applies a recorded header set to a response: what helmet's middleware would have done to it. */
+export function headerWriter(headers: HeaderSet): (res: ServerResponse) => void {
   const { set, removed } = headers;
-  return (_req, res, next) => {
+  return (res) => {
     for (const [name, value] of set) res.setHeader(name, value);
     for (const name of removed) res.removeHeader(name);
+  };
+}
+
+/** Applies a recorded header set to every response, as a middleware of its own. */
+export function securityHeaders(headers: HeaderSet): RequestHandler {
+  const write = headerWriter(headers);
+  return (_req, res, next) => {
+    write(res);
     next();
   };
 }

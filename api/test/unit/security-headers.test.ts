@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import express from "express";
 import helmet from "helmet";
@@ -25,6 +25,25 @@ const securityHeaders = (response: Response): Record<string, string> =>
     ),
   );
 
+/**
+ * The response's status line and header block as sent, but for the Date line: names in their case and
+ * order, values as written.
+ */
+async function rawHead(url: string, path: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  const chunks: Buffer[] = [];
+  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+  const closed = new Promise((resolve) => socket.on("close", resolve));
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`);
+  await closed;
+  const head = Buffer.concat(chunks).toString("latin1").split("\r\n\r\n")[0] ?? "";
+  return head
+    .split("\r\n")
+    .filter((line) => !line.startsWith("Date: "))
+    .join("\r\n");
+}
+
 describe("security headers", () => {
   let api: RunningApi;
   let reference: { url: string; close: () => void };
@@ -37,8 +56,11 @@ describe("security headers", () => {
     app.get("/health", (_req, res) => {
       res.json({ status: "ok" });
     });
-    app.use((_req, res) => {
-      res.status(404).json({});
+    // The API's 404 body, so that every header, Content-Length and ETag included, can be compared.
+    app.use((req, res) => {
+      res
+        .status(404)
+        .json({ error: { code: "not_found", message: `no route for ${req.method} ${req.path}` } });
     });
     const server = app.listen(0, "127.0.0.1");
     await new Promise((resolve) => server.once("listening", resolve));
@@ -62,6 +84,15 @@ describe("security headers", () => {
       assert.ok(Object.keys(expected).length >= 10, "helmet sets its headers");
       assert.deepEqual(securityHeaders(ours), expected);
       assert.equal(ours.headers.get("x-powered-by"), null);
+    });
+  }
+
+  for (const path of ["/health", "/no-such-route"]) {
+    it(`are sent byte for byte as helmet sends them on ${path}, with the same ETag and in the same order`, async () => {
+      const [ours, helmets] = await Promise.all([rawHead(api.url, path), rawHead(reference.url, path)]);
+      assert.match(helmets, /\r\nContent-Security-Policy: default-src 'self';/);
+      assert.match(helmets, /\r\nETag: W\/"/);
+      assert.equal(ours, helmets);
     });
   }
 
