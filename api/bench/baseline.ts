@@ -53,7 +53,7 @@ app.get("/me", async (req, res) => {
 
 const server = app.listen(Number(env("PORT")));
 process.on("SIGTERM", () => {
-  server.close();
+  // The pool ends once the last request has been answered, so no request finds it closed.
+  server.close(() => void pool.end());
   server.closeIdleConnections();
-  void pool.end();
 });
