@@ -155,9 +155,8 @@ export async function startConsumer(deps: ConsumerDeps): Promise<RunningConsumer
   };
 
   try {
-    await producer.connect();
-    await admin.connect();
-    await consumer.connect();
+    // Together, not one after the other: each connection is its own round trips to the brokers.
+    await Promise.all([producer.connect(), admin.connect(), consumer.connect()]);
     await consumer.subscribe({ topic, fromBeginning: deps.fromBeginning });
   } catch (error) {
     await Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
