@@ -27,7 +27,11 @@ interface Step {
 const STEPS: readonly Step[] = [
   { name: "`JSON.parse` of the value (what the parse-only consumer does)", logLevel: "warn" },
   { name: "+ validation and the exact TSO (`parseMessage`)", logLevel: "warn", window: 0 },
-  { name: "+ handler: key, redaction, metrics; dedup window of 1, no log line", logLevel: "warn", window: 1 },
+  {
+    name: "+ handler at level warn: key, redaction, the line's fields, metrics; dedup window of 1",
+    logLevel: "warn",
+    window: 1,
+  },
   {
     name: `+ dedup window of ${DEFAULT_DEDUP_WINDOW.toLocaleString("en")}, no log line`,
     logLevel: "warn",

@@ -13,7 +13,7 @@
  *    is filled, and thawed together (SIGCONT): the clock runs from the thaw to the group's last commit,
  *    so neither start-up nor the producer is measured.
  *
- *   BENCH_EVENTS (200,000), BENCH_RUNS (5), BENCH_SCALE_EVENTS (100,000), BENCH_SCALE_RUNS (3)
+ *   BENCH_EVENTS (200,000), BENCH_RUNS (9), BENCH_SCALE_EVENTS (100,000), BENCH_SCALE_RUNS (5)
  *   BENCH_PROFILE=<file>  also writes a CPU profile of the real consumer's measured runs (Chrome
  *                          .cpuprofile) and prints its top functions by self time (the profiler slows
  *                          the real consumer a little: take the figures from a run without it)
@@ -49,9 +49,9 @@ const FIRST = 50_000;
 if (!(EVENTS > DEFAULT_DEDUP_WINDOW && EVENTS >= FIRST)) {
   throw new Error(`BENCH_EVENTS must exceed the dedup window of ${DEFAULT_DEDUP_WINDOW} events`);
 }
-const RUNS = Number(process.env["BENCH_RUNS"] ?? 5);
+const RUNS = Number(process.env["BENCH_RUNS"] ?? 9);
 const SCALE_EVENTS = Number(process.env["BENCH_SCALE_EVENTS"] ?? 100_000);
-const SCALE_RUNS = Number(process.env["BENCH_SCALE_RUNS"] ?? 3);
+const SCALE_RUNS = Number(process.env["BENCH_SCALE_RUNS"] ?? 5);
 const SCALE_PARTITIONS = 4;
 const PROFILE = process.env["BENCH_PROFILE"];
 
