@@ -20,7 +20,7 @@ export interface AppDeps {
   readonly config: {
     readonly tokenTtlSeconds: number;
     readonly loginRateLimitPerMinute: number;
-    readonly trustProxy: boolean;
+    readonly trustProxy: boolean | number;
   };
   /** The current time; injected so tests can expire tokens. Default: the system clock. */
   readonly clock?: () => Date;

@@ -13,8 +13,11 @@ export interface ApiConfig {
   readonly loginRateLimitPerMinute: number;
   /** Where the login limit is kept: `memory` (per process) or `database` (shared by every replica). */
   readonly loginRateLimitStore: RateLimitStore;
-  /** Express's `trust proxy`: whether the client IP comes from X-Forwarded-For. */
-  readonly trustProxy: boolean;
+  /**
+   * Express's `trust proxy`: false (the socket's peer is the client), a number of proxy hops whose
+   * X-Forwarded-For entries are believed, or true (all of them).
+   */
+  readonly trustProxy: boolean | number;
   readonly logLevel: LogLevel;
 }
 

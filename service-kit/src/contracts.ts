@@ -133,6 +133,22 @@ export interface FlagVar<N extends string = string> {
   readonly default: boolean;
 }
 
+/** The most proxies a request may pass through before the API; more is a configuration mistake. */
+export const MAX_PROXY_HOPS = 10;
+
+/**
+ * Which proxies in front of a server to believe about the client's address (Express's "trust proxy"):
+ * false/0/no (none; the socket's peer is the client), a number of hops 1 to MAX_PROXY_HOPS (the address
+ * that many proxies back in X-Forwarded-For, which a client cannot forge when each proxy appends to the
+ * header), or true/yes (every proxy: the left-most address, which a client can set itself unless the first
+ * proxy replaces the header).
+ */
+export interface ProxyTrustVar<N extends string = string> {
+  readonly kind: "proxyTrust";
+  readonly name: N;
+  readonly default: false;
+}
+
 /** One of a fixed set of words, exactly as listed. */
 export interface ChoiceVar<N extends string = string, V extends string = string> {
   readonly kind: "choice";
@@ -171,6 +187,7 @@ export type EnvVar<N extends string = string> =
   | SecretVar<N>
   | IntegerVar<N>
   | FlagVar<N>
+  | ProxyTrustVar<N>
   | ChoiceVar<N>
   | LogLevelVar<N>
   | ListVar<N>
@@ -181,15 +198,17 @@ export type EnvValue<V extends EnvVar> = V extends IntegerVar
   ? number
   : V extends FlagVar
     ? boolean
-    : V extends ChoiceVar<string, infer C>
-      ? C
-      : V extends LogLevelVar
-        ? LogLevel
-        : V extends ListVar
-          ? string[]
-          : V extends ListenHostVar
-            ? string | undefined
-            : string;
+    : V extends ProxyTrustVar
+      ? boolean | number
+      : V extends ChoiceVar<string, infer C>
+        ? C
+        : V extends LogLevelVar
+          ? LogLevel
+          : V extends ListVar
+            ? string[]
+            : V extends ListenHostVar
+              ? string | undefined
+              : string;
 
 /** A process's environment contract: each variable under its own name. */
 export type EnvContract<V extends EnvVar> = { readonly [S in V as S["name"]]: S };
@@ -257,7 +276,7 @@ export const API_ENV = {
     integer("TOKEN_TTL_SECONDS", 3600, { min: 60, max: 30 * DAY }),
     integer("LOGIN_RATE_LIMIT_PER_MINUTE", 10, { min: 1, max: 1_000_000 }),
     { kind: "choice", name: "LOGIN_RATE_LIMIT_STORE", values: RATE_LIMIT_STORES, default: "memory" },
-    flag("TRUST_PROXY", false),
+    { kind: "proxyTrust", name: "TRUST_PROXY", default: false },
     logLevel("LOG_LEVEL"),
   ),
 } as const;

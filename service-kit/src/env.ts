@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import {
   LOG_LEVELS,
+  MAX_PROXY_HOPS,
   type EnvValue,
   type EnvVar,
   type IntegerVar,
@@ -101,6 +102,8 @@ export class EnvReader {
         return this.integer(variable, fallback ?? variable.default);
       case "flag":
         return this.flag(variable.name, variable.default);
+      case "proxyTrust":
+        return this.proxyTrust(variable.name);
       case "choice": {
         const value = this.raw(variable.name) ?? variable.default;
         if (!variable.values.includes(value)) {
@@ -159,6 +162,19 @@ export class EnvReader {
     if (["true", "1", "yes"].includes(value)) return true;
     if (["false", "0", "no"].includes(value)) return false;
     throw new ConfigError(name, `must be true or false, got "${value}"`);
+  }
+
+  /** false, true, or a number of hops from 1 to MAX_PROXY_HOPS ("0" is false). */
+  private proxyTrust(name: string): boolean | number {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined || ["false", "no", "0"].includes(value)) return false;
+    if (["true", "yes"].includes(value)) return true;
+    const hops = /^\d{1,2}$/.test(value) ? Number(value) : Number.NaN;
+    if (hops >= 1 && hops <= MAX_PROXY_HOPS) return hops;
+    throw new ConfigError(
+      name,
+      `must be false, true or a number of proxy hops from 1 to ${MAX_PROXY_HOPS}, got "${value}"`,
+    );
   }
 
   /** Blanks around items are ignored; at least one item, each following the rule, and no repeats if unique. */

@@ -212,6 +212,24 @@ describe("API login rate limit", () => {
     }
   });
 
+  it("trusting one proxy hop, takes the address the proxy appended, not one the client forged before it", async () => {
+    const store = await MemoryStore.withUser(USER.email, USER.password, FAST);
+    const api = await startApi(store, { config: { loginRateLimitPerMinute: 1, trustProxy: 1 } });
+    try {
+      // The client forges a first entry on each attempt; the proxy appends the address it really saw.
+      const via = (forged: string) => ({ "x-forwarded-for": `${forged}, 198.51.100.7` });
+      assert.equal((await postJson(`${api.url}/login`, USER, via("203.0.113.1"))).status, 200);
+      assert.equal((await postJson(`${api.url}/login`, USER, via("203.0.113.2"))).status, 429);
+      const ips = api
+        .logs()
+        .filter((l) => l["action"] === "login")
+        .map((l) => l["ip"]);
+      assert.deepEqual(ips, ["198.51.100.7", "198.51.100.7"]);
+    } finally {
+      await api.close();
+    }
+  });
+
   it("with TRUST_PROXY on, limits and logs by the forwarded client address", async () => {
     const store = await MemoryStore.withUser(USER.email, USER.password, FAST);
     const api = await startApi(store, { config: { loginRateLimitPerMinute: 1, trustProxy: true } });

@@ -53,7 +53,9 @@ describe("API configuration", () => {
     [{ TOKEN_TTL_SECONDS: "1.5" }, "TOKEN_TTL_SECONDS", /whole number/],
     [{ LOGIN_RATE_LIMIT_PER_MINUTE: "0" }, "LOGIN_RATE_LIMIT_PER_MINUTE", /between/],
     [{ LOGIN_RATE_LIMIT_STORE: "redis" }, "LOGIN_RATE_LIMIT_STORE", /must be memory or database/],
-    [{ TRUST_PROXY: "maybe" }, "TRUST_PROXY", /true or false/],
+    [{ TRUST_PROXY: "maybe" }, "TRUST_PROXY", /false, true or a number of proxy hops from 1 to 10/],
+    [{ TRUST_PROXY: "11" }, "TRUST_PROXY", /from 1 to 10/],
+    [{ TRUST_PROXY: "-1" }, "TRUST_PROXY", /from 1 to 10/],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL", /one of/],
     [{ DB_NAME: "app-db; DROP" }, "DB_NAME", /letters, digits or underscores/],
     [{ HOST: "0.0.0.0:3000" }, "HOST", /an IP address or a host name/],
@@ -71,6 +73,16 @@ describe("API configuration", () => {
       );
     });
   }
+
+  it("reads TRUST_PROXY as false, true or a number of proxy hops", () => {
+    const trust = (value: string) => loadApiConfig({ DB_USER: "api", TRUST_PROXY: value }).trustProxy;
+    assert.equal(trust("false"), false);
+    assert.equal(trust("0"), false);
+    assert.equal(trust("no"), false);
+    assert.equal(trust("TRUE"), true);
+    assert.equal(trust("1"), 1);
+    assert.equal(trust("10"), 10);
+  });
 
   it("listens on HOST when it is an IP address or a host name, and on every interface when it is unset", () => {
     for (const host of ["127.0.0.1", "0.0.0.0", "::", "::1", "localhost", "api.internal"]) {

@@ -1,3 +1,4 @@
+import { MAX_PROXY_HOPS } from "@tidbstack/service-kit/contracts";
 import { type ConfigSource, StackConfigError } from "../config.ts";
 
 /**
@@ -26,6 +27,14 @@ export interface KubernetesConfig {
   readonly imagePullSecret: string | undefined;
   /** Publish the API through an Ingress for this host; undefined: reach it with `kubectl port-forward`. */
   readonly ingressHost: string | undefined;
+  /**
+   * Proxies between clients and the API whose X-Forwarded-For entries the API believes (its TRUST_PROXY).
+   * Default 1 with `ingressHost` (the ingress controller, which appends the address it saw) and 0 without:
+   * otherwise every login behind the Ingress would count against one client, the controller, and a single
+   * client could exhaust everyone's login limit. Raise it for each further HTTP proxy in front of the
+   * controller.
+   */
+  readonly apiProxyHops: number;
   /** Declare PodMonitors, a PrometheusRule and dashboard ConfigMaps for a Prometheus Operator in the cluster. */
   readonly prometheusOperator: boolean;
   /**
@@ -85,6 +94,7 @@ export function loadKubernetesConfig(config: ConfigSource, defaultNamespace: str
     return value;
   };
 
+  const ingressHost = optional("ingressHost", DNS_SUBDOMAIN, "a host name, like api.example.com");
   const kafkaVersion = text("kubernetesKafkaVersion", "4.3.1", /^4\.\d+\.\d+$/, "a Kafka 4.x release");
   const kafkaMetadataVersion = STRIMZI_KAFKA_VERSIONS[kafkaVersion];
   if (kafkaMetadataVersion === undefined) {
@@ -112,7 +122,8 @@ export function loadKubernetesConfig(config: ConfigSource, defaultNamespace: str
       "a registry host with an optional port and path, like registry.example.com/team",
     ),
     imagePullSecret: optional("imagePullSecret", DNS_SUBDOMAIN, "a Secret name"),
-    ingressHost: optional("ingressHost", DNS_SUBDOMAIN, "a host name, like api.example.com"),
+    ingressHost,
+    apiProxyHops: count("apiProxyHops", ingressHost === undefined ? 0 : 1, 0, MAX_PROXY_HOPS),
     prometheusOperator: flag("prometheusOperator", false),
     prometheusRelease: optional("prometheusRelease", DNS_LABEL, "a Helm release name"),
     tidbOperatorVersion: text(

@@ -228,6 +228,7 @@ export function deployKubernetes(
           // Several replicas answer logins: only a limit kept in the database holds across them.
           loginRateLimitStore: config.loginRateLimitStore ?? (kube.apiReplicas > 1 ? "database" : "memory"),
           logLevel: config.logLevel,
+          proxyHops: kube.apiProxyHops,
           dbHost: tidbServiceHost(name, kube.namespace),
           dbPort: String(PORTS.tidb),
         }),

@@ -71,6 +71,8 @@ export interface ApiEnvSettings<S> extends DbEnvSettings<S> {
   readonly loginRateLimitStore?: RateLimitStore;
   /** log4js level. */
   readonly logLevel: string;
+  /** Proxies in front of the API whose X-Forwarded-For entries it believes; default 0 (clients reach it directly). */
+  readonly proxyHops?: number;
 }
 
 export function apiEnvironment<S>(settings: ApiEnvSettings<S>): ApiEnv<S> {
@@ -80,8 +82,10 @@ export function apiEnvironment<S>(settings: ApiEnvSettings<S>): ApiEnv<S> {
     TOKEN_TTL_SECONDS: String(settings.tokenTtlSeconds),
     LOGIN_RATE_LIMIT_PER_MINUTE: String(settings.loginRateLimitPerMinute),
     LOGIN_RATE_LIMIT_STORE: settings.loginRateLimitStore ?? "memory",
-    // Clients reach the API directly on its published port; no proxy adds X-Forwarded-For.
-    TRUST_PROXY: "false",
+    // Without a proxy in front (the Docker target publishes the API's port), X-Forwarded-For is the
+    // client's own say and is ignored.
+    TRUST_PROXY:
+      settings.proxyHops === undefined || settings.proxyHops === 0 ? "false" : String(settings.proxyHops),
     LOG_LEVEL: settings.logLevel,
   };
 }

@@ -22,6 +22,7 @@ describe("Kubernetes target config", () => {
       imageRegistry: undefined,
       imagePullSecret: undefined,
       ingressHost: undefined,
+      apiProxyHops: 0,
       prometheusOperator: false,
       prometheusRelease: undefined,
       tidbOperatorVersion: "v1.6.6",
@@ -41,6 +42,12 @@ describe("Kubernetes target config", () => {
     assert.equal(config.ingressHost, "api.example.com");
   });
 
+  it("has the API believe one proxy behind an Ingress and none without, unless apiProxyHops says otherwise", () => {
+    assert.equal(load({ ingressHost: "api.example.com" }).apiProxyHops, 1);
+    assert.equal(load({ ingressHost: "api.example.com", apiProxyHops: "2" }).apiProxyHops, 2);
+    assert.equal(load({ apiProxyHops: "1" }).apiProxyHops, 1);
+  });
+
   const invalid: [Record<string, string>, string, RegExp][] = [
     [{ namespace: "Tidb_Stack" }, "namespace", /DNS label/],
     [{ storageClass: "fast ssd" }, "storageClass", /StorageClass/],
@@ -50,6 +57,8 @@ describe("Kubernetes target config", () => {
     [{ apiReplicas: "two" }, "apiReplicas", /from 1 to 20/],
     [{ imageRegistry: "https://registry.example.com" }, "imageRegistry", /registry host/],
     [{ ingressHost: "api.example.com/path" }, "ingressHost", /host name/],
+    [{ apiProxyHops: "11" }, "apiProxyHops", /from 0 to 10/],
+    [{ apiProxyHops: "true" }, "apiProxyHops", /from 0 to 10/],
     [{ prometheusOperator: "maybe" }, "prometheusOperator", /true or false/],
     [{ tidbOperatorVersion: "v2.0.0" }, "tidbOperatorVersion", /v1\.6\.x/],
     [{ strimziVersion: "0.47.0" }, "strimziVersion", /1\.2\.x/],

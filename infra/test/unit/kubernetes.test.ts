@@ -627,6 +627,10 @@ describe("the Kubernetes target with an Ingress and the Prometheus Operator", ()
     assert.match(String(run.outputs["apiAccess"]), /^Ingress api\.example\.com/);
   });
 
+  it("has the API believe one proxy, the ingress controller, about the client's address", () => {
+    assert.equal(plainEnv(container(deployment(run, "api")))["TRUST_PROXY"], "1");
+  });
+
   it("scrapes the TiDB components by their named metrics ports, with job labels pd, tikv, tidb and ticdc", () => {
     const tidb = one(run, T.podMonitor, "tidbstack-monitoring-tidb");
     assert.equal(spec(tidb)["jobLabel"], "app.kubernetes.io/component");
