@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import { RequestHistogram, type HistogramSeries } from "./request-histogram.ts";
+import { LabelSetTable } from "@tidbstack/service-kit";
+import { RequestHistogram } from "./request-histogram.ts";
 
 /** A registry of its own with the process metrics, so tests can build many side by side. */
 function createRegistry(): Registry {
@@ -41,7 +42,13 @@ export function createApiMetrics(): ApiMetrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registry,
   });
-  const series = new RequestSeries(httpDuration);
+  // Per (method, route, status): its labels, requests not yet added to http_requests_total, and its series
+  // in http_request_duration_seconds. The values are bounded: HTTP methods Node accepts, route templates
+  // and status codes.
+  const series = new LabelSetTable((method: string, route: string, status: number) => {
+    const labels = { method, route, status: String(status) };
+    return { labels, count: 0, duration: httpDuration.newSeries(labels) };
+  });
   return {
     registry,
     httpRequests,
@@ -95,61 +102,4 @@ export function createPurgeMetrics(): PurgeMetrics {
       registers: [registry],
     }),
   };
-}
-
-type RequestLabels = Readonly<{ method: string; route: string; status: string }>;
-
-/** What is kept per (method, route, status). */
-interface RequestEntry {
-  /** Built once, instead of per request. */
-  readonly labels: RequestLabels;
-  /** Requests not yet added to http_requests_total. */
-  count: number;
-  /** The label set's series in http_request_duration_seconds. */
-  readonly duration: HistogramSeries;
-}
-
-/**
- * One entry per (method, route, status) answered so far. prom-client hashes and validates the labels on
- * every inc(), so http_requests_total is fed the accumulated counts when it is collected (every scrape)
- * instead: a scrape still sees every request answered before it. The label values are bounded (HTTP
- * methods Node accepts, route templates, status codes), so the map is too.
- */
-class RequestSeries {
-  private readonly entries = new Map<string, Map<string, Map<number, RequestEntry>>>();
-  private readonly durations: RequestHistogram;
-
-  constructor(durations: RequestHistogram) {
-    this.durations = durations;
-  }
-
-  entry(method: string, route: string, status: number): RequestEntry {
-    let routes = this.entries.get(method);
-    if (routes === undefined) {
-      routes = new Map<string, Map<number, RequestEntry>>();
-      this.entries.set(method, routes);
-    }
-    let statuses = routes.get(route);
-    if (statuses === undefined) {
-      statuses = new Map<number, RequestEntry>();
-      routes.set(route, statuses);
-    }
-    let entry = statuses.get(status);
-    if (entry === undefined) {
-      const labels = { method, route, status: String(status) };
-      entry = { labels, count: 0, duration: this.durations.newSeries(labels) };
-      statuses.set(status, entry);
-    }
-    return entry;
-  }
-
-  flushCounts(apply: (labels: RequestLabels, count: number) => void): void {
-    for (const routes of this.entries.values())
-      for (const statuses of routes.values())
-        for (const entry of statuses.values()) {
-          if (entry.count === 0) continue;
-          apply(entry.labels, entry.count);
-          entry.count = 0;
-        }
-  }
 }

@@ -1,10 +1,11 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { LabelSetTable } from "@tidbstack/service-kit";
 import { DLQ_REASONS } from "./events.ts";
 
 export interface ConsumerMetrics {
   readonly registry: Registry;
   readonly events: Counter<"database" | "table" | "type">;
-  /** Counts one processed row change in `events`; cheap enough to call once per row (see batchedCounts). */
+  /** Counts one processed row change in `events`; cheap enough to call once per row (see LabelSetTable). */
   readonly countEvent: (database: string, table: string, type: string) => void;
   readonly eventLag: Histogram;
   readonly ddl: Counter;
@@ -19,14 +20,17 @@ export function createConsumerMetrics(): ConsumerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  const eventCounts = batchedCounts();
+  const eventCounts = new LabelSetTable((database: string, table: string, type: string) => ({
+    labels: { database, table, type },
+    count: 0,
+  }));
   const events = new Counter({
     name: "cdc_events_total",
     help: "Row changes processed, by database, table and type (INSERT, UPDATE, DELETE)",
     labelNames: ["database", "table", "type"],
     registers,
     collect: () => {
-      eventCounts.flush((labels, count) => {
+      eventCounts.flushCounts((labels, count) => {
         events.inc(labels, count);
       });
     },
@@ -34,7 +38,9 @@ export function createConsumerMetrics(): ConsumerMetrics {
   const metrics: ConsumerMetrics = {
     registry,
     events,
-    countEvent: eventCounts.add,
+    countEvent: (database, table, type) => {
+      eventCounts.entry(database, table, type).count++;
+    },
     eventLag: new Histogram({
       name: "cdc_event_lag_seconds",
       help: "Time from the row's commit in TiDB to its processing here",
@@ -74,46 +80,4 @@ export function createConsumerMetrics(): ConsumerMetrics {
   // increase() and rate() would never see the first dead letter.
   for (const reason of DLQ_REASONS) metrics.dlq.inc({ reason }, 0);
   return metrics;
-}
-
-type EventLabels = { database: string; table: string; type: string };
-
-/**
- * Row-change counts kept as plain numbers per (database, table, type) and handed to the counter when it is
- * collected (every scrape, and every `get()`), so a scrape always sees every row processed before it.
- * prom-client's `inc(labels)` hashes and validates the labels on every call, and so does the child
- * that `labels()` returns (it is `inc` bound to the labels), which made counting a visible part of the
- * time per event. Nested maps find the entry without building a key string per row.
- */
-function batchedCounts(): {
-  add: (database: string, table: string, type: string) => void;
-  flush: (apply: (labels: EventLabels, count: number) => void) => void;
-} {
-  const entries = new Map<string, Map<string, Map<string, { labels: EventLabels; count: number }>>>();
-  return {
-    add(database, table, type) {
-      let tables = entries.get(database);
-      if (tables === undefined) {
-        tables = new Map<string, Map<string, { labels: EventLabels; count: number }>>();
-        entries.set(database, tables);
-      }
-      let types = tables.get(table);
-      if (types === undefined) {
-        types = new Map<string, { labels: EventLabels; count: number }>();
-        tables.set(table, types);
-      }
-      const entry = types.get(type);
-      if (entry === undefined) types.set(type, { labels: { database, table, type }, count: 1 });
-      else entry.count++;
-    },
-    flush(apply) {
-      for (const tables of entries.values())
-        for (const types of tables.values())
-          for (const entry of types.values()) {
-            if (entry.count === 0) continue;
-            apply(entry.labels, entry.count);
-            entry.count = 0;
-          }
-    },
-  };
 }
