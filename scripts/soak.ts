@@ -23,6 +23,7 @@ import { parseArgs } from "node:util";
 import { Kafka, logLevel } from "kafkajs";
 import {
   createTestDatabase,
+  eventually,
   freePort,
   kafkaBrokers,
   machineDescription,
@@ -92,13 +93,9 @@ function spawnService(name: string, main: string, env: Record<string, string>, m
   return { name, child, metricsUrl, exited: once(child, "exit") };
 }
 
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+/** `condition` polled every 250 ms; a request refused while a process starts counts as not yet. */
+const waitFor = (what: string, condition: () => Promise<boolean>, timeoutMs: number): Promise<void> =>
+  eventually(what, () => condition().catch(() => false), timeoutMs, 250);
 
 async function stopService(service: Service): Promise<void> {
   if (service.child.exitCode !== null || service.child.signalCode !== null) return;

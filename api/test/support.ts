@@ -1,8 +1,7 @@
-import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import mysql from "mysql2/promise";
 import { captureLogLines, getLogger, type LogFields } from "@tidbstack/service-kit";
-import { createTestDatabase, type TestDatabase } from "@tidbstack/testenv";
+import { createTestDatabase, listenOnLoopback, type TestDatabase } from "@tidbstack/testenv";
 import { createApp, type AppDeps } from "../src/app.ts";
 import { createPool } from "../src/database.ts";
 import { createApiMetrics } from "../src/metrics.ts";
@@ -46,12 +45,8 @@ export async function startApi(
     ...(options.limiter === undefined ? {} : { limiter: options.limiter }),
   };
   const app = createApp(deps);
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => {
-      resolve(s);
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const server: Server = createServer(app);
+  const port = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
     logs: capture.records,

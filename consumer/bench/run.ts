@@ -27,6 +27,7 @@ import { fileURLToPath } from "node:url";
 import { Kafka, logLevel, type Admin } from "kafkajs";
 import { configureLogging, getLogger } from "@tidbstack/service-kit";
 import {
+  eventually,
   freePort,
   machineDescription,
   median,
@@ -280,13 +281,9 @@ async function processedBy(metricsUrl: string): Promise<number> {
   return total;
 }
 
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** `condition` polled every 50 ms; a request refused while a process starts counts as not yet. */
+const waitFor = (what: string, condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> =>
+  eventually(what, () => condition().catch(() => false), timeoutMs, 50);
 
 async function scaleRun(kafka: Kafka, admin: Admin, brokers: string, consumers: number): Promise<ScaleRun> {
   const topic = await createTopic(admin, SCALE_PARTITIONS);

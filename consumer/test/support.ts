@@ -79,19 +79,6 @@ export async function produce(
   }
 }
 
-/** Polls `condition` every 100 ms until it holds, failing with `what` after `timeoutMs`. */
-export async function eventually(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** The real consumer process (src/main.ts), its stdout parsed as JSON lines. */
 export interface ConsumerProcess {
   readonly child: ChildProcess;

@@ -9,9 +9,15 @@ import mysql from "mysql2/promise";
 
 export { startMariaDb, type MariaDbServer } from "./mariadb.ts";
 export { startKafka, type KafkaBroker, KAFKA_LIBS_DIR } from "./kafka.ts";
-export { freePort } from "./processes.ts";
+export { eventually, freePort, listenOnLoopback } from "./processes.ts";
 export { assertRefusesConfig } from "./entrypoints.ts";
-export { parseResponses, rawRequest, type RawResponse } from "./raw-http.ts";
+export {
+  parseResponses,
+  rawExchange,
+  rawRequest,
+  type RawExchangeOptions,
+  type RawResponse,
+} from "./raw-http.ts";
 export {
   openSlowClients,
   percentile,

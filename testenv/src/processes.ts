@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
+import { createServer, type Server } from "node:net";
 import { mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -12,15 +12,38 @@ export function pidDir(): string | undefined {
   return process.env["TESTENV_PID_DIR"];
 }
 
-/** A port nothing listens on right now, chosen by the kernel: no clash with servers already on the machine. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
+/** Starts `server` on a port of the loopback address the kernel chooses, and returns that port. */
+export async function listenOnLoopback(server: Server): Promise<number> {
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const address = server.address();
-  server.close();
   if (address === null || typeof address === "string") throw new Error("could not allocate a port");
   return address.port;
+}
+
+/** A port nothing listens on right now, chosen by the kernel: no clash with servers already on the machine. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  const port = await listenOnLoopback(server);
+  server.close();
+  return port;
+}
+
+/**
+ * Polls `condition` every `intervalMs` until it holds, failing with `what` after `timeoutMs`. A condition
+ * that throws fails the wait at once; one that may fail while a server comes up catches that itself.
+ */
+export async function eventually(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
 }
 
 export interface ServerProcess {

@@ -13,17 +13,36 @@ export interface RawResponse {
  * Sends `request` byte for byte on a new connection (no client library, so nothing is validated or fixed
  * up) and reads until the server closes. Returns every response the server wrote, interim 1xx ones
  * included, in order.
+ */
+export async function rawRequest(
+  port: number,
+  request: string | Buffer,
+  options: RawExchangeOptions = {},
+): Promise<RawResponse[]> {
+  return parseResponses(await rawExchange(port, request, options));
+}
+
+export interface RawExchangeOptions {
+  /** End the client's side when the server has written nothing after this long (ms); default 2000. */
+  readonly endAfterMs?: number;
+  /** Destroy the connection after this long (ms); default 10,000. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Sends `request` byte for byte on a new connection and returns every byte the server wrote until it
+ * closed, for comparing responses exactly (header case and order included).
  *
  * The connection is not half-closed at once: a Node server ends a connection as soon as the client's side
  * ends, dropping a response still being prepared. Only if the server has neither answered nor closed
  * after `endAfterMs` (it is waiting for bytes the request announced but did not send) is the client's
  * side ended, which makes the server answer or close.
  */
-export async function rawRequest(
+export async function rawExchange(
   port: number,
   request: string | Buffer,
-  options: { endAfterMs?: number; timeoutMs?: number } = {},
-): Promise<RawResponse[]> {
+  options: RawExchangeOptions = {},
+): Promise<Buffer> {
   const { endAfterMs = 2000, timeoutMs = 10_000 } = options;
   const socket = connect(port, "127.0.0.1");
   const chunks: Buffer[] = [];
@@ -41,7 +60,7 @@ export async function rawRequest(
   await closed;
   clearTimeout(ender);
   clearTimeout(killer);
-  return parseResponses(Buffer.concat(chunks));
+  return Buffer.concat(chunks);
 }
 
 /** Splits a byte stream into HTTP/1.1 responses (Content-Length, chunked, or until the end). */

@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import { HTTP_SERVER_TIMEOUTS } from "@tidbstack/service-kit";
 import {
   createTestDatabase,
+  eventually,
   freePort,
   openSlowClients,
   percentile,
@@ -133,14 +134,9 @@ describe("the API process under faults", () => {
         );
         const phase = { killed: 0, restarting: 0, restarted: 0 };
         const count = (predicate: (answer: Answer) => boolean): number => answers.filter(predicate).length;
-        const until = async (what: string, condition: () => boolean, timeoutMs: number): Promise<void> => {
-          const deadline = Date.now() + timeoutMs;
-          while (!condition()) {
-            if (Date.now() > deadline)
-              throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-            await new Promise((resolve) => setTimeout(resolve, 20));
-          }
-        };
+        // Polled every 20 ms: the phases of the storm are seconds long.
+        const until = (what: string, condition: () => boolean, timeoutMs: number): Promise<void> =>
+          eventually(what, condition, timeoutMs, 20);
         try {
           await until(
             "logins succeed under the storm",

@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
-import { once } from "node:events";
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { captureLogLines, createHttpServer, getLogger, type LogFields } from "@tidbstack/service-kit";
-import { rawRequest, type RawResponse } from "@tidbstack/testenv";
+import { listenOnLoopback, rawRequest, type RawResponse } from "@tidbstack/testenv";
 import { createApp } from "../../src/app.ts";
 import { createApiMetrics } from "../../src/metrics.ts";
 import { MemoryStore } from "./memory-store.ts";
@@ -225,9 +223,7 @@ describe("the API on generated requests", () => {
       config: { tokenTtlSeconds: 3600, loginRateLimitPerMinute: 1_000_000, trustProxy: false },
     });
     server = createHttpServer(app);
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    port = (server.address() as AddressInfo).port;
+    port = await listenOnLoopback(server);
   });
   after(() => {
     server.closeAllConnections();

@@ -1,22 +1,14 @@
 import assert from "node:assert/strict";
-import type { Server } from "node:http";
-import { connect, type AddressInfo } from "node:net";
+import { createServer, type Server } from "node:http";
 import { after, before, describe, it } from "node:test";
 import express, { type Express } from "express";
 import fc from "fast-check";
+import { listenOnLoopback, rawExchange } from "@tidbstack/testenv";
 import { sendJsonDirectly } from "../../src/json-response.ts";
 
 /** Everything the server wrote for one request, but the Date line. */
 async function rawResponse(port: number, request: string): Promise<string> {
-  const socket = connect(port, "127.0.0.1");
-  const chunks: Buffer[] = [];
-  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-  const closed = new Promise((resolve) => socket.on("close", resolve));
-  socket.write(request);
-  await closed;
-  return Buffer.concat(chunks)
-    .toString("latin1")
-    .replace(/\r\nDate: [^\r]*/, "");
+  return (await rawExchange(port, request)).toString("latin1").replace(/\r\nDate: [^\r]*/, "");
 }
 
 /** What the route answers next: a value for res.json(), and how the route prepares the response. */
@@ -39,11 +31,10 @@ function jsonApp(configure: (app: Express) => void): Express {
 describe("sendJsonDirectly", () => {
   const servers: Server[] = [];
   let ports: { express: number; direct: number };
-  const listen = async (app: Express): Promise<number> => {
-    const server = app.listen(0, "127.0.0.1");
+  const listen = (app: Express): Promise<number> => {
+    const server = createServer(app);
     servers.push(server);
-    await new Promise((resolve) => server.once("listening", resolve));
-    return (server.address() as AddressInfo).port;
+    return listenOnLoopback(server);
   };
   /** The raw answers of Express's res.json() and of ours to the same request. */
   const both = async (request: string): Promise<[string, string]> => [

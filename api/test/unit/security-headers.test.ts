@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { connect, type AddressInfo } from "node:net";
+import { createServer } from "node:http";
 import { after, before, describe, it } from "node:test";
 import express from "express";
 import helmet from "helmet";
+import { listenOnLoopback, rawExchange } from "@tidbstack/testenv";
 import { HELMET_OPTIONS } from "../../src/app.ts";
 import { recordHelmet } from "../../src/security-headers.ts";
 import { startApi, type RunningApi } from "../support.ts";
@@ -31,13 +32,8 @@ const securityHeaders = (response: Response): Record<string, string> =>
  */
 async function rawHead(url: string, path: string): Promise<string> {
   const { hostname, port } = new URL(url);
-  const socket = connect(Number(port), hostname);
-  const chunks: Buffer[] = [];
-  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-  const closed = new Promise((resolve) => socket.on("close", resolve));
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`);
-  await closed;
-  const head = Buffer.concat(chunks).toString("latin1").split("\r\n\r\n")[0] ?? "";
+  const request = `GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`;
+  const head = (await rawExchange(Number(port), request)).toString("latin1").split("\r\n\r\n")[0] ?? "";
   return head
     .split("\r\n")
     .filter((line) => !line.startsWith("Date: "))
@@ -62,10 +58,9 @@ describe("security headers", () => {
         .status(404)
         .json({ error: { code: "not_found", message: `no route for ${req.method} ${req.path}` } });
     });
-    const server = app.listen(0, "127.0.0.1");
-    await new Promise((resolve) => server.once("listening", resolve));
+    const server = createServer(app);
     reference = {
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      url: `http://127.0.0.1:${await listenOnLoopback(server)}`,
       close: () => server.close(),
     };
   });

@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Kafka } from "kafkajs";
 import { captureLogLines, getLogger, type LogFields } from "@tidbstack/service-kit";
-import { kafkaBrokers } from "@tidbstack/testenv";
+import { eventually, kafkaBrokers } from "@tidbstack/testenv";
 import { COMMIT_EVERY_MESSAGES, startConsumer, type RunningConsumer } from "../../src/consumer.ts";
 import { measureLag } from "../../src/lag.ts";
 import { createConsumerMetrics, type ConsumerMetrics } from "../../src/metrics.ts";
 import { COMMIT_TS, ddlMessage, rowMessage, watermarkMessage } from "../fixtures.ts";
-import { createTopics, eventually, produce, quietKafka, rowEvents, startTestConsumer } from "../support.ts";
+import { createTopics, produce, quietKafka, rowEvents, startTestConsumer } from "../support.ts";
 
 describe("the consumer against a real Kafka broker", () => {
   let kafka: Kafka;

@@ -3,6 +3,7 @@ import { before, describe, it } from "node:test";
 import kafkajs, { type Kafka } from "kafkajs";
 import { HTTP_SERVER_TIMEOUTS } from "@tidbstack/service-kit";
 import {
+  eventually,
   freePort,
   kafkaBrokers,
   openSlowClients,
@@ -16,7 +17,6 @@ import {
   type ConsumerProcess,
   consumerProcessEnv,
   createTopics,
-  eventually,
   loggedIds,
   produce,
   quietKafka,

@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { captureLogLines } from "@tidbstack/service-kit";
-import { kafkaBrokers, startKafka } from "@tidbstack/testenv";
+import { eventually, kafkaBrokers, startKafka } from "@tidbstack/testenv";
 import { COMMIT_EVERY_MESSAGES, MAX_REPEATED_AFTER_KILL } from "../../src/consumer.ts";
 import { createConsumerMetrics } from "../../src/metrics.ts";
 import {
   consumerProcessEnv,
   createTopics,
-  eventually,
   loggedIds,
   produce,
   quietKafka,

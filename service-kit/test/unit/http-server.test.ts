@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
-import { once } from "node:events";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { Server } from "node:http";
-import { rawRequest, type RawResponse } from "@tidbstack/testenv";
+import { listenOnLoopback, rawRequest, type RawResponse } from "@tidbstack/testenv";
 import { createHttpServer, HTTP_SERVER_TIMEOUTS } from "../../src/http-server.ts";
 
 /** The only response to `request`, its body parsed as JSON. */
@@ -25,9 +23,7 @@ describe("the services' HTTP server", () => {
     server = createHttpServer((_req, res) => {
       res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
     });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    port = (server.address() as AddressInfo).port;
+    port = await listenOnLoopback(server);
   });
   after(() => {
     server.closeAllConnections();
