@@ -197,8 +197,9 @@ describe("the consumer against a real Kafka broker", () => {
     const handled: string[] = [];
     let stopping: Promise<void> | undefined;
     // Stopped from inside the handler, so the stop lands in the middle of the stream, while commits of what
-    // was handled are still to be sent or in flight.
-    const total = 10 * COMMIT_EVERY_MESSAGES;
+    // was handled are still to be sent or in flight. The stream is long enough that the consumer is still
+    // busy when the stop takes effect, also on a loaded machine (the stop first waits for the lag monitor).
+    const total = 40 * COMMIT_EVERY_MESSAGES;
     const stopAt = COMMIT_EVERY_MESSAGES + 123;
     const stopped = await startConsumer({
       kafka,
