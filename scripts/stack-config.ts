@@ -2,8 +2,10 @@
  * Makes `Pulumi.<stack>.yaml` complete in a fresh checkout before a CI preview or deploy:
  *   node scripts/stack-config.ts <stack>
  * A committed file that carries its secrets provider state is used as it is. Otherwise the stack's config
- * and secrets provider are restored from its last deployment in the backend (`pulumi config refresh`), and
- * the committed plain values are laid over them. Needs `pulumi` on PATH, the backend and the passphrase in
+ * and secrets provider are restored from its last deployment in the backend (`pulumi config refresh`: the
+ * config recorded with the newest update in the stack's history, and the salt from its checkpoint; pulumi
+ * pkg/cmd/pulumi/config and pkg/backend/diy GetLatestConfiguration), and the committed plain values are laid
+ * over them. Needs `pulumi` on PATH, the backend and the passphrase in
  * the environment (PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE).
  */
 import { execFileSync } from "node:child_process";
