@@ -23,6 +23,17 @@ export const tidbAddress = (cluster: string, namespace: string): string =>
 export const ticdcApiUrl = (cluster: string, namespace: string): string =>
   `http://${cluster}-ticdc-peer.${namespace}.svc:${TICDC_OPERATOR_PORT}`;
 
+/** PD's client API behind the `<tc>-pd` Service TiDB Operator creates. */
+export const pdServiceUrl = (cluster: string, namespace: string): string =>
+  `http://${cluster}-pd.${namespace}.svc:${PORTS.pdClient}`;
+
+/**
+ * The address the i-th TiKV pod registers with PD: TiDB Operator v1.6 starts it with `--advertise-addr=
+ * <pod>.<tc>-tikv-peer.<ns>.svc:20160` (pkg/manager/member/startscript/v1/template.go).
+ */
+export const tikvPodStoreAddress = (cluster: string, namespace: string, index: number): string =>
+  `${cluster}-tikv-${index}.${cluster}-tikv-peer.${namespace}.svc:${PORTS.tikv}`;
+
 /** `<kafka>-kafka-bootstrap.<ns>.svc:9092`: Strimzi's bootstrap Service for the plain listener. */
 export const kafkaBootstrap = (kafka: string, namespace: string): string =>
   `${kafka}-kafka-bootstrap.${namespace}.svc:${KAFKA_PLAIN_PORT}`;

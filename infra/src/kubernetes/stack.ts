@@ -27,6 +27,7 @@ import type { KubernetesConfig } from "./config.ts";
 import { KafkaCluster } from "./kafka-cluster.ts";
 import { kafkaBootstrap, ticdcApiUrl, tidbServiceHost } from "./names.ts";
 import { OperatorMonitoring } from "./operator-monitoring.ts";
+import { pdMaxReplicasStep } from "./pd-max-replicas-step.ts";
 import { RunOnceJob } from "./run-once-job.ts";
 import { ScheduledJob } from "./scheduled-job.ts";
 import { ServiceDeployment } from "./service-deployment.ts";
@@ -153,6 +154,20 @@ export function deployKubernetes(
     imagePullPolicy: images.pullPolicy,
     imagePullSecret: kube.imagePullSecret,
   };
+
+  new RunOnceJob(
+    `${name}-pd-max-replicas`,
+    {
+      ...pod,
+      stack: name,
+      image: images.refs.ops,
+      ...pdMaxReplicasStep({ clusterName: name, namespace: kube.namespace, tikvCount: config.tikvCount }),
+    },
+    // Beside the TidbCluster, not after it: TiDB Operator takes no store offline while that would leave
+    // fewer Up stores than max-replicas, so after a scale-in the cluster is Ready only once this has run.
+    // It waits for the wanted stores itself, for as long as Pulumi waits for the cluster.
+    { dependsOn: [tidbOperator.crds, tidbOperator.chart] },
+  );
 
   const changefeed = new RunOnceJob(
     `${name}-changefeed`,

@@ -110,7 +110,7 @@ describe("the Kubernetes target with the default config", () => {
       [T.kafka]: 1,
       [T.topic]: 2,
       [T.secret]: 4,
-      [T.job]: 2,
+      [T.job]: 3,
       [T.cronJob]: 1,
       [T.deployment]: 2,
       [T.service]: 2,
@@ -579,6 +579,7 @@ describe("the Kubernetes target with an image registry", () => {
       "tidbstack-consumer": "consumer",
       "tidbstack-migrate": "api",
       "tidbstack-changefeed": "ops",
+      "tidbstack-pd-max-replicas": "ops",
     };
     for (const r of [...run.ofType(T.job), ...run.ofType(T.deployment)]) {
       const c = container(r);
