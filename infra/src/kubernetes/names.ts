@@ -9,6 +9,9 @@ import { PORTS } from "../lib/topology.ts";
 /** TiCDC's port as TiDB Operator v1.6 runs it (DefaultTiCDCPort in pkg/apis/pingcap/v1alpha1/constants.go). */
 export const TICDC_OPERATOR_PORT = 8301;
 
+/** The `<tc>-discovery` Service's port, which every PD calls at start (pkg/manager/member/tidb_discovery_manager.go). */
+export const TIDB_DISCOVERY_PORT = 10261;
+
 /** The plain internal listener Strimzi opens on the bootstrap Service. */
 export const KAFKA_PLAIN_PORT = 9092;
 

@@ -26,8 +26,9 @@ import { PORTS } from "../lib/topology.ts";
 import type { KubernetesConfig } from "./config.ts";
 import { KafkaCluster } from "./kafka-cluster.ts";
 import { kafkaBootstrap, ticdcApiUrl, tidbServiceHost } from "./names.ts";
+import { kafkaClientPeers, NetworkPolicies } from "./network-policies.ts";
 import { OperatorMonitoring } from "./operator-monitoring.ts";
-import { pdMaxReplicasStep } from "./pd-max-replicas-step.ts";
+import { PD_MAX_REPLICAS_ROLE, pdMaxReplicasStep } from "./pd-max-replicas-step.ts";
 import { RunOnceJob } from "./run-once-job.ts";
 import { ScheduledJob } from "./scheduled-job.ts";
 import { ServiceDeployment } from "./service-deployment.ts";
@@ -128,6 +129,7 @@ export function deployKubernetes(
         { topic: config.topic, partitions: config.topicPartitions },
         { topic: dlqTopicOf(config.topic), partitions: config.topicPartitions },
       ],
+      clientPeers: kafkaClientPeers(name, name, ["consumer", "changefeed"]),
     },
     // The chart carries the Strimzi CRDs and the operator that reconciles them.
     { dependsOn: [strimzi.chart] },
@@ -154,6 +156,20 @@ export function deployKubernetes(
     imagePullPolicy: images.pullPolicy,
     imagePullSecret: kube.imagePullSecret,
   };
+
+  new NetworkPolicies(`${name}-network-policies`, {
+    stack: name,
+    namespace: ns,
+    tidbCluster: name,
+    tidbOperatorNamespace: TIDB_OPERATOR_NAMESPACE,
+    publicPorts: [{ role: "api", port: API_HTTP.number }],
+    metricsPorts: [
+      { role: "api", port: API_HTTP.number },
+      { role: "consumer", port: CONSUMER_HTTP.number },
+    ],
+    prometheus: kube.prometheusOperator,
+    clients: { tidb: ["api", "purge", "migrate"], pd: [PD_MAX_REPLICAS_ROLE], ticdc: ["changefeed"] },
+  });
 
   new RunOnceJob(
     `${name}-pd-max-replicas`,
