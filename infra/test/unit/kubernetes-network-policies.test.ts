@@ -125,39 +125,30 @@ const STRIMZI_OPERATOR_LABELS: Labels = {
   "strimzi.io/kind": "cluster-operator",
 };
 
-/** The pods the operators run (container ports as their member managers declare them), and the rest. */
+/**
+ * TiDB Operator's pods: README name, `app.kubernetes.io/component`, and container ports by name as its
+ * member managers (and the discovery Service) declare them.
+ */
+const TIDB_PODS: readonly [string, string, Record<string, number>][] = [
+  ["PD", "pd", { server: 2380, client: 2379 }],
+  ["TiKV", "tikv", { server: 20160, status: 20180 }],
+  ["TiDB", "tidb", { server: 4000, status: 10080 }],
+  ["TiCDC", "ticdc", { ticdc: 8301 }],
+  ["discovery", "discovery", { discovery: 10261, proxy: 10262 }],
+];
+
+/** The pods the operators run, and the rest. */
 function otherParties(cluster: string, namespace: string): Party[] {
-  const tidbPod = (component: string, ports: Pod["ports"]) =>
-    podIn(namespace, tidbLabels(cluster, component), ports);
   return [
-    party(
-      "PD",
-      tidbPod("pd", [
-        { number: 2380, name: "server" },
-        { number: 2379, name: "client" },
-      ]),
-    ),
-    party(
-      "TiKV",
-      tidbPod("tikv", [
-        { number: 20160, name: "server" },
-        { number: 20180, name: "status" },
-      ]),
-    ),
-    party(
-      "TiDB",
-      tidbPod("tidb", [
-        { number: 4000, name: "server" },
-        { number: 10080, name: "status" },
-      ]),
-    ),
-    party("TiCDC", tidbPod("ticdc", [{ number: 8301, name: "ticdc" }])),
-    party(
-      "discovery",
-      tidbPod("discovery", [
-        { number: 10261, name: "discovery" },
-        { number: 10262, name: "proxy" },
-      ]),
+    ...TIDB_PODS.map(([name, component, ports]) =>
+      party(
+        name,
+        podIn(
+          namespace,
+          tidbLabels(cluster, component),
+          Object.entries(ports).map(([portName, number]) => ({ number, name: portName })),
+        ),
+      ),
     ),
     party(
       "Kafka",
