@@ -57,8 +57,9 @@ export function withoutEmptyProperties(schema: Schema): Schema {
 }
 
 /** A CRD whose every version's schema is `withoutEmptyProperties`: what the API server stores of it. */
-export function crdAsStored<T extends { spec?: unknown }>(crd: T): T {
-  const spec = crd.spec as { versions?: { schema?: { openAPIV3Schema?: Schema } }[] } | undefined;
+export function crdAsStored<T extends object>(crd: T): T {
+  const spec = (crd as { spec?: unknown }).spec as
+    { versions?: { schema?: { openAPIV3Schema?: Schema } }[] } | undefined;
   if (spec?.versions === undefined) return crd;
   return {
     ...crd,
