@@ -31,8 +31,8 @@ export interface TidbClusterArgs {
 }
 
 /**
- * How long Pulumi waits for the cluster to reach its declared shape. The operator starts PD, TiKV, TiDB and TiCDC one
- * after the other; each gets the 5 minutes the Docker target allows a slow TiKV or TiDB start
+ * How long Pulumi waits for the cluster to reach its declared shape. The operator starts PD, TiKV, TiDB and
+ * TiCDC one after the other; each gets the 5 minutes the Docker target allows a slow TiKV or TiDB start
  * (SLOW_START_WAIT_SECONDS), plus 10 minutes for image pulls and volume provisioning on a new cluster.
  */
 export const TIDB_CLUSTER_READY_TIMEOUT_SECONDS = 4 * SLOW_START_WAIT_SECONDS + 600;
@@ -104,7 +104,10 @@ export function tidbClusterSpec(args: TidbClusterArgs): Record<string, unknown> 
  * started. The operator writes the component counts and images (TidbClusterStatus in
  * pkg/apis/pingcap/v1alpha1/types.go: `<component>.statefulSet.readyReplicas`, `<component>.image`) in the
  * same status update as the Ready condition it derives from them, so when they show the new shape, Ready
- * is about the new shape too. TiCDC's status carries no image; its count is checked.
+ * is about the new shape too; and Ready requires every StatefulSet's rollout to be complete, so an image
+ * that is declared but still rolling out does not pass. TiCDC's status carries no image; its count is
+ * checked. Pods the operator adds to replace a failed store count as well: while it keeps such failover
+ * pods, the counts do not match and an `up` fails on its timeout.
  */
 export function tidbClusterAwait(args: TidbClusterArgs): string[] {
   const ready = (component: string, replicas: number) =>
