@@ -19,6 +19,7 @@ import yaml from "js-yaml";
 import { startKubeApiServer, type KubeApiServer, type KubeResponse } from "@tidbstack/testenv/kube";
 import { crdAsStored } from "../../src/kubernetes/strimzi-operator.ts";
 import { runProgram } from "../harness.ts";
+import { tidbClusterStatus, waitForExpressions, waitForSatisfied } from "../wait-for.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 /** Beside the repository, as CI lays it out; TEST_CRD_DIR points elsewhere (a git worktree, say). */
@@ -343,6 +344,37 @@ describe("the Kubernetes target's objects, applied to a real kube-apiserver", ()
     t.diagnostic(
       `${objects.length} objects of ${kinds.size} kinds stored and read back from ${CONFIGS.length} configurations`,
     );
+  });
+
+  it("keeps the status fields the TidbCluster's await reads: after a scale to 3 PD and 3 TiKV the old shape's status does not end it, the new shape's does", async () => {
+    const cluster = objects.find(
+      (o) => o.kind === "TidbCluster" && (o["spec"] as { pd: { replicas: number } }).pd.replicas === 3,
+    );
+    assert.ok(cluster, "a configuration with 3 PD members");
+    const annotations = (cluster.metadata as { annotations?: Record<string, string> }).annotations ?? {};
+    const expressions = waitForExpressions(annotations["pulumi.com/waitFor"] ?? "");
+    assert.ok((await apply(api(), resources, cluster, false)).status < 300);
+    // The operator's write, under its own field manager. The CRD has no status subresource, so the status
+    // is applied with the object; the server prunes whatever its schema does not declare.
+    const operatorWrites = async (status: Record<string, unknown>) => {
+      const { apiVersion, kind, metadata } = cluster;
+      const response = await api().request(
+        "PATCH",
+        `${await resources.path(cluster)}?fieldManager=tidb-operator&force=true`,
+        { apiVersion, kind, metadata: { name: metadata.name, namespace: metadata.namespace }, status },
+        "application/apply-patch+yaml",
+      );
+      assert.ok(response.status < 300, response.body);
+    };
+    const shape = { tidb: 1, ticdc: 1, version: "v8.5.4" };
+    await operatorWrites(tidbClusterStatus({ ...shape, pd: 1, tikv: 1 }));
+    assert.equal(
+      waitForSatisfied(expressions, await readBack(cluster)),
+      false,
+      "Ready, but of 1 PD and 1 TiKV",
+    );
+    await operatorWrites(tidbClusterStatus({ ...shape, pd: 3, tikv: 3 }));
+    assert.equal(waitForSatisfied(expressions, await readBack(cluster)), true, "Ready with 3 PD and 3 TiKV");
   });
 
   it("raises no warning for any object, so the stack's own pods meet the restricted Pod Security Standard", async () => {

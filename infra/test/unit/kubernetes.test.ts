@@ -6,6 +6,7 @@ import { apiEnvironment, consumerEnvironment, migrationEnvironment } from "../..
 import { changefeedEnvironment } from "../../src/lib/steps.ts";
 import { crdsAsStored, withoutEmptyProperties } from "../../src/kubernetes/strimzi-operator.ts";
 import { DEFAULT_SECRETS, type DeclaredResource, plan, type ProgramRun, runProgram } from "../harness.ts";
+import { tidbClusterStatus, waitForExpressions, waitForSatisfied } from "../wait-for.ts";
 
 /** The program with `target: kubernetes` and the given keys. */
 const runKubernetesTarget = (config: Record<string, string>) =>
@@ -80,58 +81,12 @@ const one = (run: ProgramRun, type: string, name?: string): DeclaredResource => 
   return found[0] as DeclaredResource;
 };
 const job = (run: ProgramRun, role: string) => one(run, T.job, `tidbstack-${role}`);
-/**
- * A TidbCluster status as TiDB Operator v1.6.6 writes it once every component runs the given counts and
- * release (TidbClusterStatus: `<component>.statefulSet` is the StatefulSet's status, `image` its image).
- */
-const tidbClusterStatus = (shape: {
-  pd: number;
-  tikv: number;
-  tidb: number;
-  ticdc: number;
-  version: string;
-}) => ({
-  conditions: [{ type: "Ready", status: "True" }],
-  pd: { statefulSet: { replicas: shape.pd, readyReplicas: shape.pd }, image: `pingcap/pd:${shape.version}` },
-  tikv: {
-    statefulSet: { replicas: shape.tikv, readyReplicas: shape.tikv },
-    image: `pingcap/tikv:${shape.version}`,
-  },
-  tidb: {
-    statefulSet: { replicas: shape.tidb, readyReplicas: shape.tidb },
-    image: `pingcap/tidb:${shape.version}`,
-  },
-  ticdc: { statefulSet: { replicas: shape.ticdc, readyReplicas: shape.ticdc } },
-});
-
-/**
- * Whether every `pulumi.com/waitFor` expression holds for a status, as the provider decides it
- * (pulumi-kubernetes provider/pkg/jsonpath: a `jsonpath={path}=value` holds when the path's value printed
- * equals the value; `condition=Type` when that condition's status is True). Dotted paths only: all the
- * program uses.
- */
-function satisfied(expressions: string[], status: Record<string, unknown>): boolean {
-  return expressions.every((expression) => {
-    const condition = /^condition=(\w+)$/.exec(expression);
-    if (condition !== null) {
-      const conditions = status["conditions"] as { type: string; status: string }[];
-      return conditions.some((c) => c.type === condition[1] && c.status === "True");
-    }
-    const jsonpath = /^jsonpath=\{\.status\.([\w.]+)\}=(.+)$/.exec(expression);
-    assert.ok(jsonpath, `an expression this check understands: ${expression}`);
-    const value = (jsonpath[1] ?? "")
-      .split(".")
-      .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], status);
-    // The provider prints a scalar with Go's fmt.Sprint; the paths here all end at numbers or strings.
-    return (typeof value === "number" || typeof value === "string") && String(value) === jsonpath[2];
-  });
-}
-
-/** The expressions of a `pulumi.com/waitFor` annotation: one, or a JSON array of several. */
-const awaited = (r: DeclaredResource): string[] => {
-  const value = metadata(r).annotations?.["pulumi.com/waitFor"] ?? "";
-  return value.startsWith("[") ? (JSON.parse(value) as string[]) : [value];
-};
+/** The expressions of a resource's `pulumi.com/waitFor` annotation. */
+const awaited = (r: DeclaredResource): string[] =>
+  waitForExpressions(metadata(r).annotations?.["pulumi.com/waitFor"] ?? "");
+/** Whether Pulumi's await on the cluster would be satisfied by this status. */
+const satisfied = (expressions: string[], status: Record<string, unknown>): boolean =>
+  waitForSatisfied(expressions, { status });
 const deployment = (run: ProgramRun, role: string) => one(run, T.deployment, `tidbstack-${role}`);
 
 describe("the Kubernetes target with the default config", () => {
