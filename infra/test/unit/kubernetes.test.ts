@@ -560,7 +560,7 @@ describe("the Kubernetes target with 3 PD and 3 TiKV, 3 partitions and kept data
     assert.equal(satisfied(awaited(one(defaults, T.tidbCluster)), shape(1, 1)), true);
   });
 
-  it("retains the stack's namespace on destroy, with the claims in it, as well as the volumes of deleted claims", () => {
+  it("retains the stack's namespace on destroy, and so the claims the operators leave in it, but not the operators' namespaces", () => {
     assert.equal(one(run, T.namespace, "tidbstack-namespace").options.retainOnDelete, true);
     for (const operatorNamespace of ["tidbstack-tidb-operator-namespace", "tidbstack-strimzi-namespace"]) {
       assert.notEqual(
