@@ -18,6 +18,8 @@ export interface DeclaredOptions {
   readonly replaceOnChanges: string[];
   /** Names this resource was known by before (aliases given by name). */
   readonly aliasNames: string[];
+  /** Transforms applied to it and its children (a chart's rendered objects, say). */
+  readonly transforms: pulumi.ResourceTransform[];
 }
 
 export interface DeclaredResource {
@@ -171,6 +173,7 @@ export async function runProgram(
               ignoreChanges: opts.ignoreChanges ?? [],
               replaceOnChanges: opts.replaceOnChanges ?? [],
               aliasNames: await aliasNamesOf(opts.aliases),
+              transforms: opts.transforms ?? [],
             },
           };
         })(),

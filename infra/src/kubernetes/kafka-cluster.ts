@@ -53,7 +53,9 @@ export const NODE_POOL = "dual-role";
 /**
  * One Kafka node in KRaft mode under Strimzi (a `KafkaNodePool` with both roles and a `Kafka` with a plain
  * internal listener), and a `KafkaTopic` per topic. Topics are never auto-created: a client that
- * touched a missing topic would create it with one partition, racing the Topic Operator.
+ * touched a missing topic would create it with one partition, racing the Topic Operator. The `Kafka` and
+ * its topics are awaited on their Ready condition, which Strimzi reports with `status.observedGeneration`:
+ * the provider does not take a Ready of an older generation, so an update waits for Strimzi to apply it.
  */
 export class KafkaCluster extends pulumi.ComponentResource {
   readonly nodePool: k8s.apiextensions.CustomResource;
@@ -132,7 +134,15 @@ export class KafkaCluster extends pulumi.ComponentResource {
               "min.insync.replicas": 1,
             },
           },
-          entityOperator: { topicOperator: {} },
+          entityOperator: {
+            topicOperator: {},
+            // Without its finalizer a KafkaTopic that Pulumi leaves behind (see the topics below) cannot
+            // hold up the namespace's deletion once the Topic Operator is gone. A KafkaTopic deleted while
+            // the Topic Operator runs still deletes its topic (Strimzi's con-deleting-managed-topics).
+            template: {
+              topicOperatorContainer: { env: [{ name: "STRIMZI_USE_FINALIZERS", value: "false" }] },
+            },
+          },
         },
       },
       // Strimzi builds the Kafka's nodes from its pools: the pool must exist when it first reconciles it.
@@ -153,8 +163,14 @@ export class KafkaCluster extends pulumi.ComponentResource {
             },
             spec: { topicName: spec.topic, partitions: spec.partitions, replicas: 1 },
           },
-          // The Topic Operator runs inside the entity operator, which is up once the Kafka is Ready.
-          { parent: this, dependsOn: [this.kafka] },
+          {
+            parent: this,
+            // The Topic Operator runs inside the entity operator, which is up once the Kafka is Ready.
+            dependsOn: [this.kafka],
+            // After a topic change Pulumi forgets the old topic's KafkaTopic instead of deleting it: the
+            // Topic Operator would delete the topic in Kafka, and with it what the consumer has not read.
+            retainOnDelete: true,
+          },
         ),
     );
     this.bootstrap = pulumi.output(args.namespace).apply((ns) => kafkaBootstrap(args.clusterName, ns));

@@ -78,9 +78,14 @@ export function deployKubernetes(
   kube: KubernetesConfig,
 ): Record<string, pulumi.Output<unknown>> {
   const name = config.name;
-  const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, {
-    metadata: { name: kube.namespace, labels: APP_NAMESPACE_LABELS },
-  });
+  const namespace = new k8s.core.v1.Namespace(
+    `${name}-namespace`,
+    { metadata: { name: kube.namespace, labels: APP_NAMESPACE_LABELS } },
+    // Deleting a namespace deletes every volume claim in it, and with the usual Delete reclaim policy the
+    // volumes too: with keepDataOnDestroy the namespace stays, holding the TiDB and Kafka claims that the
+    // operators keep when their clusters are deleted, for the next `up` to find.
+    { retainOnDelete: config.keepDataOnDestroy },
+  );
   const ns = namespace.metadata.name;
 
   const tidbOperator = new TidbOperator(`${name}-tidb-operator`, {

@@ -31,11 +31,18 @@ export interface TidbClusterArgs {
 }
 
 /**
- * How long Pulumi waits for the cluster's Ready condition. The operator starts PD, TiKV, TiDB and TiCDC one
- * after the other; each gets the 5 minutes the Docker target allows a slow TiKV or TiDB start
+ * How long Pulumi waits for the cluster to reach its declared shape. The operator starts PD, TiKV, TiDB and
+ * TiCDC one after the other; each gets the 5 minutes the Docker target allows a slow TiKV or TiDB start
  * (SLOW_START_WAIT_SECONDS), plus 10 minutes for image pulls and volume provisioning on a new cluster.
  */
 export const TIDB_CLUSTER_READY_TIMEOUT_SECONDS = 4 * SLOW_START_WAIT_SECONDS + 600;
+
+/** PingCAP's image of a component (`pd`, `tikv`, `tidb`, `ticdc`); the operator appends `:<version>`. */
+const baseImage = (component: string): string => `pingcap/${component}`;
+
+/** One TiDB server and one TiCDC capture, as on Docker. */
+const TIDB_REPLICAS = 1;
+const TICDC_REPLICAS = 1;
 
 /** The `TidbCluster` spec: PD, TiKV, TiDB and TiCDC of one release, sized like the Docker target. */
 export function tidbClusterSpec(args: TidbClusterArgs): Record<string, unknown> {
@@ -49,7 +56,7 @@ export function tidbClusterSpec(args: TidbClusterArgs): Record<string, unknown> 
     configUpdateStrategy: "RollingUpdate",
     discovery: {},
     pd: {
-      baseImage: "pingcap/pd",
+      baseImage: baseImage("pd"),
       replicas: args.pdCount,
       requests: { storage: args.pdStorage },
       ...storageClass,
@@ -58,7 +65,7 @@ export function tidbClusterSpec(args: TidbClusterArgs): Record<string, unknown> 
       config: `[replication]\nmax-replicas = ${maxReplicasFor(args.tikvCount)}\n`,
     },
     tikv: {
-      baseImage: "pingcap/tikv",
+      baseImage: baseImage("tikv"),
       replicas: args.tikvCount,
       requests: { storage: args.tikvStorage, memory: `${args.tikvMemoryMb}Mi` },
       limits: { memory: `${args.tikvMemoryMb}Mi` },
@@ -68,8 +75,8 @@ export function tidbClusterSpec(args: TidbClusterArgs): Record<string, unknown> 
       config: tikvConfig(args.tikvMemoryMb),
     },
     tidb: {
-      baseImage: "pingcap/tidb",
-      replicas: 1,
+      baseImage: baseImage("tidb"),
+      replicas: TIDB_REPLICAS,
       requests: { memory: `${args.tidbMemoryMb}Mi` },
       limits: { memory: `${args.tidbMemoryMb}Mi` },
       // Inside the cluster only; the API and the migration reach it by its Service name.
@@ -77,8 +84,8 @@ export function tidbClusterSpec(args: TidbClusterArgs): Record<string, unknown> 
       config: {},
     },
     ticdc: {
-      baseImage: "pingcap/ticdc",
-      replicas: 1,
+      baseImage: baseImage("ticdc"),
+      replicas: TICDC_REPLICAS,
       storageVolumes: [
         { name: "sort-dir", storageSize: args.ticdcStorage, mountPath: "/var/lib/sort-dir", ...storageClass },
       ],
@@ -88,9 +95,40 @@ export function tidbClusterSpec(args: TidbClusterArgs): Record<string, unknown> 
 }
 
 /**
+ * What Pulumi waits for after creating or updating the cluster (`pulumi.com/waitFor`, every expression
+ * must hold): the Ready condition, and each component's StatefulSet reporting the declared number of
+ * ready pods and PD, TiKV and TiDB running the declared image.
+ *
+ * Ready alone does not do: TiDB Operator v1.6's status has no `observedGeneration`, so right after a
+ * change Pulumi would read the Ready=True of the previous spec and return while the operator has not even
+ * started. The operator writes the component counts and images (TidbClusterStatus in
+ * pkg/apis/pingcap/v1alpha1/types.go: `<component>.statefulSet.readyReplicas`, `<component>.image`) in the
+ * same status update as the Ready condition it derives from them, so when they show the new shape, Ready
+ * is about the new shape too; and Ready requires every StatefulSet's rollout to be complete, so an image
+ * that is declared but still rolling out does not pass. TiCDC's status carries no image; its count is
+ * checked. Pods the operator adds to replace a failed store count as well: while it keeps such failover
+ * pods, the counts do not match and an `up` fails on its timeout.
+ */
+export function tidbClusterAwait(args: TidbClusterArgs): string[] {
+  const ready = (component: string, replicas: number) =>
+    `jsonpath={.status.${component}.statefulSet.readyReplicas}=${replicas}`;
+  const image = (component: string) =>
+    `jsonpath={.status.${component}.image}=${baseImage(component)}:${args.version}`;
+  return [
+    "condition=Ready",
+    ready("pd", args.pdCount),
+    ready("tikv", args.tikvCount),
+    ready("tidb", TIDB_REPLICAS),
+    ready("ticdc", TICDC_REPLICAS),
+    image("pd"),
+    image("tikv"),
+    image("tidb"),
+  ];
+}
+
+/**
  * A `TidbCluster` (pingcap.com/v1alpha1) that TiDB Operator turns into PD, TiKV, TiDB and TiCDC
- * StatefulSets. Pulumi waits for its Ready condition, which the operator sets once every component,
- * TiCDC included, is up.
+ * StatefulSets. Pulumi waits until the operator reports the declared shape (tidbClusterAwait).
  */
 export class TidbCluster extends pulumi.ComponentResource {
   readonly cluster: k8s.apiextensions.CustomResource;
@@ -116,7 +154,8 @@ export class TidbCluster extends pulumi.ComponentResource {
           name: args.clusterName,
           namespace: args.namespace,
           annotations: {
-            "pulumi.com/waitFor": "condition=Ready",
+            // A JSON array: the provider waits for every expression in it.
+            "pulumi.com/waitFor": JSON.stringify(tidbClusterAwait(args)),
             "pulumi.com/timeoutSeconds": String(TIDB_CLUSTER_READY_TIMEOUT_SECONDS),
           },
         },

@@ -4,7 +4,9 @@ import { alertRules } from "../../src/lib/monitoring/alert-rules.ts";
 import { DASHBOARDS } from "../../src/lib/monitoring/dashboards.ts";
 import { apiEnvironment, consumerEnvironment, migrationEnvironment } from "../../src/lib/service-env.ts";
 import { changefeedEnvironment } from "../../src/lib/steps.ts";
-import { DEFAULT_SECRETS, type DeclaredResource, type ProgramRun, runProgram } from "../harness.ts";
+import { crdsAsStored, withoutEmptyProperties } from "../../src/kubernetes/strimzi-operator.ts";
+import { DEFAULT_SECRETS, type DeclaredResource, plan, type ProgramRun, runProgram } from "../harness.ts";
+import { tidbClusterStatus, waitForExpressions, waitForSatisfied } from "../wait-for.ts";
 
 /** The program with `target: kubernetes` and the given keys. */
 const runKubernetesTarget = (config: Record<string, string>) =>
@@ -80,6 +82,12 @@ const one = (run: ProgramRun, type: string, name?: string): DeclaredResource => 
   return found[0] as DeclaredResource;
 };
 const job = (run: ProgramRun, role: string) => one(run, T.job, `tidbstack-${role}`);
+/** The expressions of a resource's `pulumi.com/waitFor` annotation. */
+const awaited = (r: DeclaredResource): string[] =>
+  waitForExpressions(metadata(r).annotations?.["pulumi.com/waitFor"] ?? "");
+/** Whether Pulumi's await on the cluster would be satisfied by this status. */
+const satisfied = (expressions: string[], status: Record<string, unknown>): boolean =>
+  waitForSatisfied(expressions, { status });
 const deployment = (run: ProgramRun, role: string) => one(run, T.deployment, `tidbstack-${role}`);
 
 describe("the Kubernetes target with the default config", () => {
@@ -183,9 +191,18 @@ describe("the Kubernetes target with the default config", () => {
     }
   });
 
-  it("awaits the TidbCluster's Ready condition, and only after the operator's CRDs and chart", () => {
+  it("awaits the TidbCluster until the operator reports its declared shape, and only after the operator's CRDs and chart", () => {
     const tc = one(run, T.tidbCluster);
-    assert.equal(metadata(tc).annotations?.["pulumi.com/waitFor"], "condition=Ready");
+    assert.deepEqual(awaited(tc), [
+      "condition=Ready",
+      "jsonpath={.status.pd.statefulSet.readyReplicas}=1",
+      "jsonpath={.status.tikv.statefulSet.readyReplicas}=1",
+      "jsonpath={.status.tidb.statefulSet.readyReplicas}=1",
+      "jsonpath={.status.ticdc.statefulSet.readyReplicas}=1",
+      "jsonpath={.status.pd.image}=pingcap/pd:v8.5.4",
+      "jsonpath={.status.tikv.image}=pingcap/tikv:v8.5.4",
+      "jsonpath={.status.tidb.image}=pingcap/tidb:v8.5.4",
+    ]);
     assert.equal(metadata(tc).annotations?.["pulumi.com/timeoutSeconds"], "1800");
     assert.deepEqual(tc.dependsOn, [
       `${T.chart}::tidbstack-tidb-operator-chart`,
@@ -207,7 +224,10 @@ describe("the Kubernetes target with the default config", () => {
     const kafkaConfig = k["config"] as Inputs;
     assert.equal(kafkaConfig["auto.create.topics.enable"], false);
     assert.equal(kafkaConfig["offsets.topic.replication.factor"], 1);
-    assert.deepEqual(spec(kafka)["entityOperator"], { topicOperator: {} });
+    assert.deepEqual(spec(kafka)["entityOperator"], {
+      topicOperator: {},
+      template: { topicOperatorContainer: { env: [{ name: "STRIMZI_USE_FINALIZERS", value: "false" }] } },
+    });
     assert.equal(metadata(kafka).annotations?.["pulumi.com/waitFor"], "condition=Ready");
     assert.equal(metadata(kafka).annotations?.["pulumi.com/timeoutSeconds"], "900");
 
@@ -240,6 +260,16 @@ describe("the Kubernetes target with the default config", () => {
       assert.equal(metadata(t).annotations?.["pulumi.com/waitFor"], "condition=Ready");
       assert.deepEqual(t.dependsOn, [`${T.kafka}::tidbstack-kafka-kafka`]);
     }
+  });
+
+  it("installs Strimzi's CRDs as the API server stores them, without the empty properties it drops", () => {
+    const chart = one(run, T.chart, "tidbstack-strimzi-chart");
+    assert.deepEqual(chart.options.transforms, [crdsAsStored]);
+  });
+
+  it("deletes the stack's namespace, and so its volume claims, on destroy when data is not kept", () => {
+    assert.equal(one(run, T.namespace, "tidbstack-namespace").options.retainOnDelete, false);
+    assert.equal(spec(one(run, T.tidbCluster))["pvReclaimPolicy"], "Delete");
   });
 
   it("keeps each credential in its own Secret, as a secret input", () => {
@@ -527,6 +557,29 @@ describe("the Kubernetes target with 3 PD and 3 TiKV, 3 partitions and kept data
     assert.match(String(s["pd"]?.["config"]), /max-replicas = 3/);
   });
 
+  it("after scaling PD and TiKV from 1 to 3, does not take the Ready status of the old shape, and takes the new one", () => {
+    const expressions = awaited(one(run, T.tidbCluster));
+    const shape = (pd: number, tikv: number) =>
+      tidbClusterStatus({ pd, tikv, tidb: 1, ticdc: 1, version: "v8.5.4" });
+    // Right after the change the operator has not yet written anything: Ready=True is the old shape's.
+    assert.equal(satisfied(expressions, shape(1, 1)), false);
+    assert.equal(satisfied(expressions, shape(3, 1)), false, "PD scaled, TiKV still scaling");
+    assert.equal(satisfied(expressions, shape(3, 3)), true);
+    // The same status satisfies what the default config awaits: the expressions follow the counts.
+    assert.equal(satisfied(awaited(one(defaults, T.tidbCluster)), shape(1, 1)), true);
+  });
+
+  it("retains the stack's namespace on destroy, and so the claims the operators leave in it, but not the operators' namespaces", () => {
+    assert.equal(one(run, T.namespace, "tidbstack-namespace").options.retainOnDelete, true);
+    for (const operatorNamespace of ["tidbstack-tidb-operator-namespace", "tidbstack-strimzi-namespace"]) {
+      assert.notEqual(
+        one(run, T.namespace, operatorNamespace).options.retainOnDelete,
+        true,
+        operatorNamespace,
+      );
+    }
+  });
+
   it("keeps volumes on the configured StorageClass and retains their data", () => {
     const s = spec(one(run, T.tidbCluster)) as Record<string, Inputs>;
     assert.equal(s["pvReclaimPolicy"], "Retain");
@@ -544,6 +597,13 @@ describe("the Kubernetes target with 3 PD and 3 TiKV, 3 partitions and kept data
     const env = plainEnv(container(job(run, "changefeed")));
     assert.equal(env["TOPIC_PARTITIONS"], "3");
     assert.match(env["CHANGEFEED_SINK_URI"] ?? "", /partition-num=3/);
+  });
+
+  it("after a TiDB release change, does not take the Ready status of the old release", async () => {
+    const upgraded = awaited(one(await runKubernetesTarget({ tidbVersion: "v8.5.5" }), T.tidbCluster));
+    const shape = { pd: 1, tikv: 1, tidb: 1, ticdc: 1 };
+    assert.equal(satisfied(upgraded, tidbClusterStatus({ ...shape, version: "v8.5.4" })), false);
+    assert.equal(satisfied(upgraded, tidbClusterStatus({ ...shape, version: "v8.5.5" })), true);
   });
 
   it("re-runs the changefeed Job (a new name) but not the migration, whose inputs did not change", () => {
@@ -698,5 +758,95 @@ describe("the Kubernetes target with an Ingress and the Prometheus Operator", ()
     for (const r of [...run.ofType(T.podMonitor), ...run.ofType(T.rule), ...run.ofType(T.configMap)]) {
       assert.equal(metadata(r).labels?.["release"], "kube-prometheus-stack", r.name);
     }
+  });
+});
+
+describe("the Kubernetes target after a topic change", () => {
+  let original: ProgramRun;
+  let changed: ProgramRun;
+  before(async () => {
+    original = await runKubernetesTarget({});
+    changed = await runKubernetesTarget({ topic: "orders-cdc" });
+  });
+
+  it("declares KafkaTopics for the new topic and its DLQ and none for the old ones", () => {
+    assert.deepEqual(
+      changed.ofType(T.topic).map((t) => spec(t)["topicName"]),
+      ["orders-cdc", "orders-cdc.dlq"],
+    );
+  });
+
+  it("leaves the old topics' KafkaTopics in the cluster, so the Topic Operator keeps the topics and their unread events", () => {
+    const changes = plan(original, changed);
+    for (const old of ["appdb-cdc", "appdb-cdc.dlq"]) {
+      const name = `tidbstack-kafka-topic-${old}`;
+      assert.equal(changes.get(`${T.topic}::${name}`), "delete", `Pulumi stops managing ${old}`);
+      // retainOnDelete: the engine drops the resource from its state without deleting the object.
+      assert.equal(one(original, T.topic, name).options.retainOnDelete, true, old);
+    }
+    assert.equal(changes.get(`${T.kafka}::tidbstack-kafka-kafka`), "same");
+  });
+
+  it("has the Topic Operator run without finalizers, so a KafkaTopic left behind cannot hold up the namespace's deletion", () => {
+    const env = (
+      spec(one(changed, T.kafka))["entityOperator"] as {
+        template: { topicOperatorContainer: { env: { name: string; value: string }[] } };
+      }
+    ).template.topicOperatorContainer.env;
+    assert.deepEqual(env, [{ name: "STRIMZI_USE_FINALIZERS", value: "false" }]);
+  });
+});
+
+describe("the CRD transformation", () => {
+  it("drops empty properties at any depth of a schema, and nothing else", () => {
+    const schema = {
+      type: "object",
+      properties: {
+        spec: { type: "object", properties: {}, "x-kubernetes-preserve-unknown-fields": true },
+        list: { type: "array", items: { type: "object", properties: {} } },
+        map: { type: "object", additionalProperties: { type: "object", properties: {} } },
+        either: { anyOf: [{ type: "object", properties: {} }, { type: "string" }] },
+        // A field that happens to be called "properties" is a schema like any other, and stays.
+        properties: { type: "object", description: "a field named properties" },
+      },
+    };
+    assert.deepEqual(withoutEmptyProperties(schema), {
+      type: "object",
+      properties: {
+        spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+        list: { type: "array", items: { type: "object" } },
+        map: { type: "object", additionalProperties: { type: "object" } },
+        either: { anyOf: [{ type: "object" }, { type: "string" }] },
+        properties: { type: "object", description: "a field named properties" },
+      },
+    });
+    assert.equal(schema.properties.spec.properties !== undefined, true, "the input is left as it was");
+  });
+
+  it("rewrites CustomResourceDefinitions only", async () => {
+    const crd = {
+      apiVersion: "apiextensions.k8s.io/v1",
+      kind: "CustomResourceDefinition",
+      spec: { versions: [{ name: "v1", schema: { openAPIV3Schema: { type: "object", properties: {} } } }] },
+    };
+    const transformed = await crdsAsStored({
+      type: "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
+      name: "crd",
+      custom: true,
+      props: crd,
+      opts: {},
+    });
+    assert.deepEqual(transformed?.props, {
+      ...crd,
+      spec: { versions: [{ name: "v1", schema: { openAPIV3Schema: { type: "object" } } }] },
+    });
+    const other = await crdsAsStored({
+      type: "kubernetes:apps/v1:Deployment",
+      name: "d",
+      custom: true,
+      props: { spec: { properties: {} } },
+      opts: {},
+    });
+    assert.equal(other, undefined);
   });
 });
