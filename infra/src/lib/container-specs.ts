@@ -233,7 +233,10 @@ export function dockerRunFlags(spec: ContainerSpec): string[] {
     "--health-start-period",
     healthcheck.startPeriod,
     ...spec.ulimits.flatMap((u) => ["--ulimit", `${u.name}=${u.soft}:${u.hard}`]),
-    ...(spec.memoryMb === undefined ? [] : ["--memory", `${spec.memoryMb}m`]),
+    // Swap as lib/docker.ts gives the deployed container: none.
+    ...(spec.memoryMb === undefined
+      ? []
+      : ["--memory", `${spec.memoryMb}m`, "--memory-swap", `${spec.memoryMb}m`]),
     ...(spec.user === undefined ? [] : ["--user", spec.user]),
   ];
 }

@@ -738,9 +738,10 @@ describe("the containers the program declares", () => {
     const after = (name: string) => flags[flags.indexOf(name) + 1];
     assert.equal(after("--network-alias"), "tikv1");
     assert.equal(after("--health-cmd"), "wget -qO /dev/null http://127.0.0.1:20180/status");
-    assert.equal(after("--health-start-period"), "60s");
+    assert.equal(after("--health-start-period"), "1m0s");
     assert.equal(after("--ulimit"), "nofile=65536:65536");
     assert.equal(after("--memory"), "1024m");
+    assert.equal(after("--memory-swap"), "1024m");
     assert.ok(!flags.includes("--health-start-interval"));
     assert.deepEqual(
       dockerRunFlags(kafkaContainerSpec({ clusterId: "c", heapMb: 256 })).filter(
