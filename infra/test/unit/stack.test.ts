@@ -406,6 +406,7 @@ describe("the stack with the default config", () => {
       ticdcApi: "http://ticdc:8300",
       changefeedId: "appdb-to-kafka",
       topic: "appdb-cdc",
+      consumerContainer: "tidbstack-consumer",
       topology: { pdCount: 1, tikvCount: 1, maxReplicas: 1 },
       grafanaUrl: "http://127.0.0.1:3001",
     });
