@@ -49,6 +49,7 @@ export function deployDocker(config: StackConfig): Record<string, unknown> {
     pdCount: config.pdCount,
     tikvCount: config.tikvCount,
     tikvMemoryMb: config.tikvMemoryMb,
+    tikvNofile: config.tikvNofile,
     tidbMemoryMb: config.tidbMemoryMb,
     opsImage: images.ops.ref,
     publishTidb: config.exposeInternalPorts,
