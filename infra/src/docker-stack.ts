@@ -39,6 +39,7 @@ export function deployDocker(config: StackConfig): Record<string, unknown> {
       context: repoRoot,
       workspace,
       baseImage: config.nodeBaseImage,
+      stackName: name,
       ...(config.imagePlatform === undefined ? {} : { platform: config.imagePlatform }),
     });
   const images = { api: image("api"), consumer: image("consumer"), ops: image("ops") };
