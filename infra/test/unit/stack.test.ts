@@ -403,7 +403,7 @@ describe("the stack with the default config", () => {
         `.cache/images/${String((build["args"] as Inputs)["WORKSPACE"])}/Dockerfile`,
       );
       assert.equal(
-        readFileSync(String(build["dockerfile"]), "utf8"),
+        readFileSync(build["dockerfile"], "utf8"),
         readFileSync("Dockerfile", "utf8"),
         "a copy of the root Dockerfile",
       );
