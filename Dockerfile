@@ -59,7 +59,10 @@ RUN npm ci -w "$WORKSPACE" --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM ${BASE_IMAGE}
 ARG WORKSPACE
-LABEL org.opencontainers.image.title="tidbstack-${WORKSPACE}"
+# STACK_NAME: the Pulumi stack's `name` when the program builds the image, so `npm run down` finds every
+# image that stack built, superseded (untagged) builds included, and no other stack's.
+ARG STACK_NAME=""
+LABEL org.opencontainers.image.title="tidbstack-${WORKSPACE}" io.tidbstack.stack="${STACK_NAME}"
 # Process warnings are logged as JSON by the services themselves; Node's plain-text copy on stderr is off.
 ENV NODE_ENV=production NODE_NO_WARNINGS=1
 WORKDIR /app

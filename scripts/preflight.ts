@@ -1,6 +1,6 @@
 /**
  * `npm run up` runs this before Pulumi starts (Docker target): it reads the dev stack's config, gathers what the host has
- * (Docker engine version, memory, disk, ports, the kernel's open-file ceiling) and prints one line per
+ * (Docker engine version, memory, disk, ports, the kernel's and the Docker daemon's open-file ceilings) and prints one line per
  * problem with its fix, exiting 1 if there is any. It also says what a change of the cluster's shape since
  * the last deployment will do. Set TIDBSTACK_SKIP_PREFLIGHT=1 to skip it.
  *
@@ -17,7 +17,7 @@ import {
   preflightProblems,
   type PreflightSettings,
 } from "../infra/src/lib/preflight.ts";
-import { TIKV_NOFILE } from "../infra/src/lib/container-specs.ts";
+import { probeDaemonNofile } from "./preflight/daemon-nofile.ts";
 
 const PULUMI = "node_modules/.bin/pulumi";
 const MIB = 1024 * 1024;
@@ -150,17 +150,23 @@ async function main(): Promise<number> {
     apiPort: config.apiPort,
     grafanaPort: config.grafanaPort,
     monitoring: config.monitoring !== undefined,
-    tikvNofile: TIKV_NOFILE,
+    tikvNofile: config.tikvNofile,
     nodeServices: 3,
   };
   const ports = config.monitoring !== undefined ? [config.apiPort, config.grafanaPort] : [config.apiPort];
+  const engine = engineFacts();
   const facts: HostFacts = {
-    engine: engineFacts(),
+    engine,
     memoryAvailableMb: memoryAvailableMb(config.name),
     diskAvailableMb: diskAvailableMb(),
     busyPorts: await busyPorts(config.name, ports),
     nrOpen: nrOpen(),
+    daemonNofile: engine === undefined ? undefined : probeDaemonNofile(config.tikvNofile),
   };
+  if (facts.daemonNofile === "unknown")
+    console.error(
+      `preflight: could not check whether the Docker daemon grants TiKV ${config.tikvNofile} open files; if TiKV fails with "error setting rlimit", see tikvNofile in the README`,
+    );
   const last = lastTopology();
   if (last !== undefined) {
     for (const line of describeTopologyChange({

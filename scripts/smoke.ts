@@ -3,21 +3,21 @@
  * then follows the consumer container's log until it shows the `tokens` INSERT that this login caused, and
  * prints each step with the measured commit-to-consumer latency.
  *
- * Reads the API URL from API_URL or `pulumi stack output apiUrl`, and the consumer container's name from
- * CONSUMER_CONTAINER (default tidbstack-consumer). Credentials: ADMIN_EMAIL / ADMIN_PASSWORD, default the
- * dev stack's documented admin@test.com / temp-password.
+ * Reads the API URL and the consumer container's name from the stack's outputs (smoke/targets.ts); API_URL
+ * overrides the URL. Credentials: ADMIN_EMAIL / ADMIN_PASSWORD, default the dev stack's documented
+ * admin@test.com / temp-password.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { smokeTargets } from "./smoke/targets.ts";
 
 const TIMEOUT_MS = 60_000;
 
-function apiUrl(): string {
-  const fromEnv = process.env["API_URL"];
-  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
-  return execFileSync("node_modules/.bin/pulumi", ["stack", "output", "apiUrl", "--stack", "dev"], {
+function stackOutputs(): Record<string, unknown> {
+  const json = execFileSync("node_modules/.bin/pulumi", ["stack", "output", "--json", "--stack", "dev"], {
     encoding: "utf8",
-  }).trim();
+  });
+  return JSON.parse(json) as Record<string, unknown>;
 }
 
 function step(message: string): void {
@@ -25,8 +25,7 @@ function step(message: string): void {
 }
 
 async function main(): Promise<void> {
-  const url = apiUrl();
-  const container = process.env["CONSUMER_CONTAINER"] ?? "tidbstack-consumer";
+  const { apiUrl: url, consumerContainer: container } = smokeTargets(stackOutputs(), process.env);
   const credentials = {
     email: process.env["ADMIN_EMAIL"] ?? "admin@test.com",
     password: process.env["ADMIN_PASSWORD"] ?? "temp-password",

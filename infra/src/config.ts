@@ -17,6 +17,7 @@ import {
   type ValueRule,
 } from "@tidbstack/service-kit/contracts";
 import { type KubernetesConfig, loadKubernetesConfig } from "./kubernetes/config.ts";
+import { TIKV_MIN_NOFILE, TIKV_NOFILE } from "./lib/container-specs.ts";
 
 /** Everything the stack reads from Pulumi config, validated: a bad value fails `pulumi preview` naming its key. */
 export interface StackConfig {
@@ -39,6 +40,8 @@ export interface StackConfig {
   readonly tikvCount: number;
   /** Memory cap of each TiKV container, in MiB; its block cache is sized from it. */
   readonly tikvMemoryMb: number;
+  /** Open-file limit of each TiKV container (Docker target), TIKV_MIN_NOFILE to 1048576. */
+  readonly tikvNofile: number;
   /** Memory cap of the TiDB container, in MiB. */
   readonly tidbMemoryMb: number;
   /** Kafka's JVM heap, in MiB. */
@@ -246,6 +249,8 @@ export function loadStackConfig(config: ConfigSource = new pulumi.Config()): Sta
     pdCount,
     tikvCount: number("tikvCount", { fallback: 1, check: between(1, 5) }),
     tikvMemoryMb: number("tikvMemoryMb", { fallback: 2048, check: between(512, 65536) }),
+    // Above 1048576 (Linux's default fs.nr_open) the container fails to start on most hosts.
+    tikvNofile: number("tikvNofile", { fallback: TIKV_NOFILE, check: between(TIKV_MIN_NOFILE, 1_048_576) }),
     tidbMemoryMb: number("tidbMemoryMb", { fallback: 1024, check: between(256, 65536) }),
     kafkaHeapMb: number("kafkaHeapMb", { fallback: 512, check: between(256, 8192) }),
     apiPort: number("apiPort", { fallback: 3000, check: between(1, 65535) }),

@@ -39,6 +39,7 @@ export function deployDocker(config: StackConfig): Record<string, unknown> {
       context: repoRoot,
       workspace,
       baseImage: config.nodeBaseImage,
+      stackName: name,
       ...(config.imagePlatform === undefined ? {} : { platform: config.imagePlatform }),
     });
   const images = { api: image("api"), consumer: image("consumer"), ops: image("ops") };
@@ -49,6 +50,7 @@ export function deployDocker(config: StackConfig): Record<string, unknown> {
     pdCount: config.pdCount,
     tikvCount: config.tikvCount,
     tikvMemoryMb: config.tikvMemoryMb,
+    tikvNofile: config.tikvNofile,
     tidbMemoryMb: config.tidbMemoryMb,
     opsImage: images.ops.ref,
     publishTidb: config.exposeInternalPorts,
@@ -136,7 +138,7 @@ export function deployDocker(config: StackConfig): Record<string, unknown> {
     { dependsOn: [migration] },
   );
 
-  new ServiceContainer(
+  const consumer = new ServiceContainer(
     `${name}-consumer`,
     {
       networkName,
@@ -199,6 +201,8 @@ export function deployDocker(config: StackConfig): Record<string, unknown> {
     ticdcApi: config.exposeInternalPorts ? pulumi.output("http://127.0.0.1:8300") : ticdc.apiUrl,
     changefeedId: changefeed.id,
     topic: pulumi.output(config.topic),
+    /** The consumer's Docker container, whose log `npm run smoke` follows: named after the stack's `name`. */
+    consumerContainer: consumer.container.name,
     /** The cluster's shape as deployed, for a preflight to compare with the next config before `pulumi up`. */
     topology: {
       pdCount: config.pdCount,

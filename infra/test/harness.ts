@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfigError } from "../src/config.ts";
+import { contextDigest } from "./provider-context-digest.ts";
 
 /** The options that decide how Pulumi changes or deletes a resource on a later run. */
 export interface DeclaredOptions {
@@ -51,6 +52,11 @@ export interface RunOptions {
    * `tidbstack-api`); default "1".
    */
   readonly builds?: Record<string, string>;
+  /**
+   * Files of the repository changed for this run (path from the repository root → new text), as the Docker
+   * provider would see them when it hashes a build context. Default none.
+   */
+  readonly sourceEdits?: Record<string, string>;
 }
 
 /**
@@ -77,6 +83,22 @@ function providerState(
     default:
       return inputs;
   }
+}
+
+/**
+ * A built image's inputs as the Docker provider's Check returns them: with `build.contextDigest`, the hash
+ * of what its ignore file lets into the build (provider-context-digest.ts), which is what makes a source
+ * change show as an update of the image. `edits` are paths from the repository root, the build context.
+ */
+function withContextDigest(
+  inputs: Record<string, unknown>,
+  edits: Record<string, string>,
+): Record<string, unknown> {
+  const build = inputs["build"] as { context: string; dockerfile: string };
+  return {
+    ...inputs,
+    build: { ...build, contextDigest: contextDigest(build.context, build.dockerfile, edits) },
+  };
 }
 
 /** `type::name`, since a component and its only child often share a name. */
@@ -127,6 +149,7 @@ export async function runProgram(
 ): Promise<ProgramRun> {
   const secrets = options.secrets ?? DEFAULT_SECRETS;
   const builds = options.builds ?? {};
+  const sourceEdits = options.sourceEdits ?? {};
   const declared: Promise<DeclaredResource>[] = [];
   await pulumi.runtime.setMocks(
     {
@@ -160,10 +183,12 @@ export async function runProgram(
             .map((r) => nameOf(r as pulumi.Resource))
             .sort();
           const opts = args.opts as pulumi.CustomResourceOptions;
+          const inputs = (await resolveDeep(props)) as Record<string, unknown>;
           return {
             type: args.type,
             name: args.name,
-            inputs: (await resolveDeep(props)) as Record<string, unknown>,
+            inputs:
+              args.type === "docker:index/image:Image" ? withContextDigest(inputs, sourceEdits) : inputs,
             secretInputs,
             dependsOn,
             parent: args.opts.parent === undefined ? undefined : nameOf(args.opts.parent),

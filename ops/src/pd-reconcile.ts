@@ -3,7 +3,8 @@
  * TiKV stores and replica count, through PD's API only, one change at a time, waiting for each to
  * settle. Scale-out needs no call (a new PD joins with --join, a new TiKV registers itself): the step
  * waits for them. Scale-in is where data can be lost, so every removal is checked first and refused,
- * before any change, when it is not safe. Re-running when everything matches changes nothing.
+ * before any change, when it is not safe; a failure after max-replicas was lowered puts it back before the
+ * step exits. Re-running when everything matches changes nothing.
  */
 import type { Logger } from "@tidbstack/service-kit";
 import type { Fetch } from "./http-json.ts";
@@ -69,18 +70,59 @@ export async function reconcilePd(spec: PdSpec, options: PdOptions): Promise<PdR
   // under-replicated), lowered before a store leaves (PD refuses to take a store offline when fewer Up
   // stores than max-replicas would remain).
   const replicasFrom = await pd.maxReplicas();
-  if (replicasFrom !== spec.maxReplicas) {
-    await pd.setMaxReplicas(spec.maxReplicas);
-    const readBack = await pd.maxReplicas();
-    if (readBack !== spec.maxReplicas) {
-      throw new Error(`PD accepted max-replicas ${spec.maxReplicas} but reports ${readBack}`);
+  const lowering = spec.maxReplicas < replicasFrom;
+  let storesRemoved: { id: number; address: string }[];
+  try {
+    if (replicasFrom !== spec.maxReplicas) {
+      await pd.setMaxReplicas(spec.maxReplicas);
+      const readBack = await pd.maxReplicas();
+      if (readBack !== spec.maxReplicas) {
+        throw new Error(`PD accepted max-replicas ${spec.maxReplicas} but reports ${readBack}`);
+      }
+      logger.info({ action: "pd_max_replicas_set", from: replicasFrom, to: spec.maxReplicas });
     }
-    logger.info({ action: "pd_max_replicas_set", from: replicasFrom, to: spec.maxReplicas });
+    storesRemoved = await removeUnwantedStores(pd, spec, wait, logger);
+  } catch (error) {
+    if (lowering) await restoreMaxReplicas(pd, replicasFrom, spec.maxReplicas, error, logger);
+    throw error;
   }
-  const storesRemoved = await removeUnwantedStores(pd, spec, wait, logger);
   const report: PdReport = { membersRemoved, replicasFrom, replicasTo: spec.maxReplicas, storesRemoved };
   logger.info({ action: "pd_reconciled", ...report });
   return report;
+}
+
+/**
+ * After a failure between lowering max-replicas and the end of the drain: puts back the previous value, so
+ * the stores that are still there keep as many copies of each region as before the step. A store already
+ * buried holds nothing, so the value is capped at the stores left. The next run finds the same unwanted
+ * stores (an Offline one is waited for, not deleted again), lowers max-replicas again and goes on.
+ */
+async function restoreMaxReplicas(
+  pd: PdApi,
+  previous: number,
+  lowered: number,
+  cause: unknown,
+  logger: Logger,
+): Promise<void> {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  try {
+    const storesLeft = (await pd.stores()).filter((s) => s.state !== "Tombstone").length;
+    const restored = Math.min(previous, storesLeft);
+    if (restored <= lowered) return;
+    // The failure may have been the lowering itself, which then did not happen.
+    if ((await pd.maxReplicas()) >= restored) return;
+    await pd.setMaxReplicas(restored);
+    logger.warn(
+      { action: "pd_max_replicas_restored", from: lowered, to: restored, reason },
+      `the scale-in stopped before its stores were drained: max-replicas is back at ${restored}; the next run resumes the scale-in`,
+    );
+  } catch (restoreError) {
+    logger.error(
+      { action: "pd_max_replicas_restore_failed", maxReplicas: lowered, wanted: previous, reason },
+      `max-replicas may still be ${lowered}: set it back with POST /pd/api/v1/config/replicate {"max-replicas": ${previous}}, or run the step again`,
+      restoreError,
+    );
+  }
 }
 
 /** (a) Every wanted member is in the member list and reported healthy. */

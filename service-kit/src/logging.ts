@@ -217,13 +217,24 @@ export function configureLogging(level: LogLevel, options: LoggingOptions = {}):
 }
 
 /**
- * Logs Node's process warnings (deprecations, kafkajs's negative timeouts on Node 24 ...) as JSON lines,
- * like everything else. Run with NODE_NO_WARNINGS=1 (the images set it) so Node does not also print them
- * as plain text on stderr.
+ * kafkajs 2.2.4 arms some of its timers with a delay that can come out negative (a deadline already
+ * past), meaning "at once". Node 24 runs such a timer after 1 ms, as kafkajs intends, but emits a
+ * TimeoutNegativeWarning each time, e.g. on every `changefeed apply`. Nothing is wrong and there is nothing
+ * to do, so it is logged at debug, not warn; a negative timeout anywhere else (the stack names the caller)
+ * is still a warning.
+ */
+const isKafkajsNegativeTimeout = (warning: Error): boolean =>
+  warning.name === "TimeoutNegativeWarning" && /[\\/]kafkajs[\\/]/.test(warning.stack ?? "");
+
+/**
+ * Logs Node's process warnings (deprecations, negative timeouts ...) as JSON lines, like everything else.
+ * Run with NODE_NO_WARNINGS=1 (the images set it) so Node does not also print them as plain text on stderr.
  */
 export function logProcessWarnings(logger: log4js.Logger): void {
   process.on("warning", (warning) => {
-    logger.warn({ action: "process_warning", name: warning.name }, warning.message);
+    const fields = { action: "process_warning", name: warning.name };
+    if (isKafkajsNegativeTimeout(warning)) logger.debug(fields, warning.message);
+    else logger.warn(fields, warning.message);
   });
 }
 

@@ -1,6 +1,6 @@
-import { posix } from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { prepareImageContext } from "../lib/image-context.ts";
 
 /** The npm workspaces the root Dockerfile builds an image of. */
 export type Workspace = "api" | "consumer" | "ops";
@@ -8,14 +8,20 @@ export type Workspace = "api" | "consumer" | "ops";
 export interface ServiceImageArgs {
   /**
    * The repository root, relative to where Pulumi runs: the build context (every service imports
-   * service-kit). What of it reaches the build, and the provider's context hash, is decided by the root
-   * `.dockerignore`.
+   * service-kit). What of it reaches the build, and the provider's context hash, is the root
+   * `.dockerignore`'s selection less the sources of the workspaces this image does not contain
+   * (lib/image-context.ts).
    */
   readonly context: string;
   /** Which workspace to build (build argument WORKSPACE of the root Dockerfile). */
   readonly workspace: Workspace;
   /** The Node.js base image (build argument BASE_IMAGE). */
   readonly baseImage: string;
+  /**
+   * The stack's `name` (build argument STACK_NAME): the image is labelled `io.tidbstack.stack=<name>`, by
+   * which `npm run down` removes every build of the stack. Default: unlabelled.
+   */
+  readonly stackName?: string;
   /**
    * Target platform such as `linux/arm64`. Default: none given, and the Docker provider then builds for
    * `linux/<the architecture it runs on>` (pulumi-docker provider/provider.go, Check): the host's own, which
@@ -50,9 +56,15 @@ export class ServiceImage extends pulumi.ComponentResource {
         skipPush: args.push === undefined,
         build: {
           context: args.context,
-          // The Docker provider reads the Dockerfile path relative to where Pulumi runs, not to the context.
-          dockerfile: posix.join(args.context, "Dockerfile"),
-          args: { WORKSPACE: args.workspace, BASE_IMAGE: args.baseImage },
+          // The root Dockerfile's copy beside this image's own ignore file, so the provider hashes and sends
+          // only the workspaces the image contains. The path is relative to where Pulumi runs, not to the
+          // context, as the provider reads it.
+          dockerfile: prepareImageContext(args.context, args.workspace),
+          args: {
+            WORKSPACE: args.workspace,
+            BASE_IMAGE: args.baseImage,
+            ...(args.stackName === undefined ? {} : { STACK_NAME: args.stackName }),
+          },
           // BuildKit through the engine's API: works on Engine 20.10 without buildx, and unlike the classic
           // builder leaves no stopped container behind per build step.
           builderVersion: "BuilderBuildKit",

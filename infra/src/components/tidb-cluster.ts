@@ -25,6 +25,8 @@ export interface TidbClusterArgs {
   readonly tikvCount: number;
   /** Memory cap per TiKV container, in MiB. */
   readonly tikvMemoryMb: number;
+  /** Open-file limit of each TiKV container. Default TIKV_NOFILE (container-specs.ts). */
+  readonly tikvNofile?: number;
   /** Memory cap of the TiDB container, in MiB. */
   readonly tidbMemoryMb: number;
   /** The ops image by id (ServiceImage.ref): it runs the PD reconcile step. */
@@ -117,7 +119,12 @@ export class TidbCluster extends pulumi.ComponentResource {
           {
             networkName: args.networkName,
             image: tikvImage.imageId,
-            spec: tikvContainerSpec({ index: i, pd, memoryMb: args.tikvMemoryMb }),
+            spec: tikvContainerSpec({
+              index: i,
+              pd,
+              memoryMb: args.tikvMemoryMb,
+              ...(args.tikvNofile === undefined ? {} : { nofile: args.tikvNofile }),
+            }),
             volume: volume(tikvName(i)),
             waitTimeout: SLOW_START_WAIT_SECONDS,
             stopGraceSeconds: SERVER_STOP_GRACE_SECONDS,

@@ -95,9 +95,17 @@ export function pdContainerSpec(args: {
 /**
  * TiKV raises its open-file limit at start and exits if the container's hard limit is lower than what it
  * needs (about 1,800 with max-open-files 256), so 65536 leaves ample room. Not higher: a hard limit above
- * the kernel's fs.nr_open (1048576 by default, lower on some hosts) makes the container fail to start.
+ * the kernel's fs.nr_open (1048576 by default, lower on some hosts), or above what the Docker daemon itself
+ * may open, makes the container fail to start. The default of the `tikvNofile` config key.
  */
 export const TIKV_NOFILE = 65536;
+
+/**
+ * The lowest `tikvNofile` allowed: TiKV refuses to start below 1,000 plus rocksdb's and raftdb's
+ * max-open-files (256 each here, topology.tikvConfig), i.e. 1,512, and uses about 1,800 once running;
+ * 4096 leaves room for its connections and a larger data set.
+ */
+export const TIKV_MIN_NOFILE = 4096;
 
 export interface TikvSpecArgs {
   /** Which TiKV: its name and advertised address follow (topology.tikvName). */
@@ -106,6 +114,8 @@ export interface TikvSpecArgs {
   readonly pd: string;
   /** Memory cap in MiB; the block cache is sized from it. */
   readonly memoryMb: number;
+  /** Open-file limit (soft and hard); default TIKV_NOFILE. */
+  readonly nofile?: number;
 }
 
 export function tikvContainerSpec(args: TikvSpecArgs): ContainerSpec {
@@ -114,7 +124,7 @@ export function tikvContainerSpec(args: TikvSpecArgs): ContainerSpec {
     command: tikvCommand(args.index, args.pd),
     uploads: [{ file: "/etc/tikv/tikv.toml", content: tikvConfig(args.memoryMb) }],
     dataPath: "/data",
-    ulimits: [{ name: "nofile", soft: TIKV_NOFILE, hard: TIKV_NOFILE }],
+    ulimits: [{ name: "nofile", soft: args.nofile ?? TIKV_NOFILE, hard: args.nofile ?? TIKV_NOFILE }],
     memoryMb: args.memoryMb,
   };
 }
@@ -233,7 +243,10 @@ export function dockerRunFlags(spec: ContainerSpec): string[] {
     "--health-start-period",
     healthcheck.startPeriod,
     ...spec.ulimits.flatMap((u) => ["--ulimit", `${u.name}=${u.soft}:${u.hard}`]),
-    ...(spec.memoryMb === undefined ? [] : ["--memory", `${spec.memoryMb}m`]),
+    // Swap as lib/docker.ts gives the deployed container: none.
+    ...(spec.memoryMb === undefined
+      ? []
+      : ["--memory", `${spec.memoryMb}m`, "--memory-swap", `${spec.memoryMb}m`]),
     ...(spec.user === undefined ? [] : ["--user", spec.user]),
   ];
 }

@@ -83,6 +83,13 @@ function specInputs(spec: ContainerSpec<pulumi.Input<string>>, volumeName: pulum
         : [{ volumeName, containerPath: spec.dataPath }],
     ulimits: nonEmpty(spec.ulimits.map((u) => ({ ...u }))),
     memory: spec.memoryMb,
+    // Memory plus swap equal to memory: no swap. Left unset, Docker gives a capped container as much swap
+    // again (2× memory), which the provider then reads back as a change on every refresh; declared, the
+    // value is what the engine keeps. No swap on purpose: TiKV sizes its block cache from the limit and
+    // PingCAP's deployment guide asks for swap off, and a Node service past its cap should be restarted
+    // by Docker, not slowed down by paging. Set here, where every spec becomes a container, so any spec
+    // with a memory cap gets it.
+    memorySwap: spec.memoryMb,
     healthcheck: { ...spec.healthcheck, tests: [...spec.healthcheck.tests] },
   };
 }
@@ -120,6 +127,7 @@ export function serverContainer(
       ports: args.ports ?? [],
       ulimits: inputs.ulimits,
       memory: inputs.memory,
+      memorySwap: inputs.memorySwap,
       healthcheck: inputs.healthcheck,
       restart: "unless-stopped",
       wait: true,

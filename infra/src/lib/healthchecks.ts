@@ -6,13 +6,17 @@
  * No `startInterval`: it needs Engine API 1.44 (Docker 25), and older engines (Debian 12's docker.io is
  * 20.10, API 1.41) refuse to create the container. During `startPeriod` failures do not count, and Docker
  * probes every `interval` as usual.
+ *
+ * Every duration is written the way Go prints it (`1m0s`, not `60s`): the Docker provider reads a
+ * container's healthcheck back from the engine as Go's `time.Duration.String()`, and any other spelling of
+ * the same time shows as a change on every `pulumi preview --refresh` (infra/test/provider-read-back.ts).
  */
 import { PORTS } from "./topology.ts";
 
 export interface Healthcheck {
   /** `["CMD-SHELL", command]`: run by the container's /bin/sh. */
   readonly tests: readonly ["CMD-SHELL", string];
-  /** Time between probes, e.g. "5s". */
+  /** Time between probes, in Go's duration form, e.g. "5s" or "1m0s". */
   readonly interval: string;
   /** A probe that takes longer fails. */
   readonly timeout: string;
@@ -40,15 +44,15 @@ export const pdHealth = (name: string): Healthcheck =>
 
 /** TiKV's status endpoint: liveness; readiness of the cluster as a whole is TiDB's check. */
 export const tikvHealth = (): Healthcheck =>
-  shellProbe(`wget -qO /dev/null http://127.0.0.1:${PORTS.tikvStatus}/status`, "60s");
+  shellProbe(`wget -qO /dev/null http://127.0.0.1:${PORTS.tikvStatus}/status`, "1m0s");
 
 /** TiDB's status answers only once it has bootstrapped against PD and TiKV. */
 export const tidbHealth = (): Healthcheck =>
-  shellProbe(`curl -sf http://127.0.0.1:${PORTS.tidbStatus}/status`, "90s");
+  shellProbe(`curl -sf http://127.0.0.1:${PORTS.tidbStatus}/status`, "1m30s");
 
 /** TiCDC's v2 health is 200 only once an owner is elected: it can accept a changefeed. */
 export const ticdcHealth = (): Healthcheck =>
-  shellProbe(`wget -qO /dev/null http://127.0.0.1:${PORTS.ticdc}/api/v2/health`, "60s");
+  shellProbe(`wget -qO /dev/null http://127.0.0.1:${PORTS.ticdc}/api/v2/health`, "1m0s");
 
 /** Heap of the probe's own JVM: an admin client listing topics needs far less than the broker. */
 export const KAFKA_PROBE_HEAP = "-Xms32m -Xmx128m";

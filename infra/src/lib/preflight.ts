@@ -1,9 +1,11 @@
 /**
  * What makes a first `pulumi up` fail late, checked before Pulumi starts (`npm run up` runs it): an engine too
  * old for the program, too little memory or disk for the configured caps, a host port already taken, a host
- * whose open-file ceiling is below what TiKV's container asks for. Pure: the facts about the host are
+ * or a Docker daemon whose open-file ceiling is below what TiKV's container asks for. Pure: the facts about the host are
  * gathered by scripts/preflight.ts and passed in, so every rule is unit tested.
  */
+
+import { TIKV_MIN_NOFILE } from "./container-specs.ts";
 
 /** The Docker Engine API the program needs: 1.41 is Docker 20.10, Debian 12's `docker.io`. */
 export const MIN_ENGINE_API = "1.41";
@@ -51,6 +53,11 @@ export interface HostFacts {
   readonly busyPorts: ReadonlySet<number>;
   /** The kernel's ceiling on a process's open files (`fs.nr_open`); undefined off Linux. */
   readonly nrOpen: number | undefined;
+  /**
+   * Whether the Docker daemon could start a container with TiKV's `nofile` (scripts/preflight/
+   * daemon-nofile.ts); undefined when it was not checked.
+   */
+  readonly daemonNofile: "granted" | "denied" | "unknown" | undefined;
 }
 
 /** Memory the configured stack may use at most, in MiB: the caps plus the allowances above. */
@@ -117,6 +124,12 @@ export function preflightProblems(settings: PreflightSettings, facts: HostFacts)
   if (facts.nrOpen !== undefined && facts.nrOpen < settings.tikvNofile) {
     problems.push(
       `the kernel allows at most ${facts.nrOpen} open files per process (fs.nr_open) but TiKV's container asks for ${settings.tikvNofile}: raise it with sysctl -w fs.nr_open=${settings.tikvNofile}`,
+    );
+  } else if (facts.daemonNofile === "denied") {
+    problems.push(
+      `the Docker daemon cannot start a container with ${settings.tikvNofile} open files (--ulimit nofile=${settings.tikvNofile}:${settings.tikvNofile} fails with "error setting rlimit type 7: operation not permitted"), so TiKV would not start: its own open-file limit is lower and it may not raise it. ` +
+        `Raise the daemon's limit (systemd: LimitNOFILE=1048576 in a drop-in for docker.service, then systemctl daemon-reload and systemctl restart docker; rootless Docker: the user's hard nofile limit in /etc/security/limits.conf and LimitNOFILE in ~/.config/systemd/user/docker.service), ` +
+        `or give TiKV fewer with pulumi config set tikvNofile <n>, at most the daemon's limit (ulimit -Hn where it runs) and at least ${TIKV_MIN_NOFILE}`,
     );
   }
   return problems;

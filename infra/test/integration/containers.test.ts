@@ -201,6 +201,8 @@ describe(
     let relay: NetworkRelay | undefined;
     let apiUrl = "";
     let prometheusUrl = "";
+    /** What the changefeed step printed: its log, one JSON line per record. */
+    let changefeedOutput = "";
     const report: string[] = [];
 
     before(async () => {
@@ -249,7 +251,7 @@ describe(
         port: Number(ticdcAddress.port),
       });
       const changefeedStarted = Date.now();
-      await docker([
+      changefeedOutput = await docker([
         "run",
         "--rm",
         ...LABEL,
@@ -382,6 +384,19 @@ describe(
       const feed = ticdc?.feed(CHANGEFEED.id);
       assert.equal(feed?.sink_uri, sinkUri(TOPIC, 1, KAFKA_BOOTSTRAP));
       assert.equal(feed?.state, "normal");
+    });
+
+    it("the changefeed step's output has its log and no false warning (kafkajs's TimeoutNegativeWarning)", () => {
+      const records = changefeedOutput.split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+      assert.ok(
+        records.some((r) => String(r["action"]).startsWith("changefeed_")),
+        `no changefeed line in: ${changefeedOutput}`,
+      );
+      assert.doesNotMatch(changefeedOutput, /TimeoutNegativeWarning/);
+      assert.deepEqual(
+        records.filter((r) => r["level"] === "warn" || r["level"] === "error"),
+        [],
+      );
     });
 
     it("the API answers through its published port: health, readiness, login with the seed admin, /me and logout", async () => {

@@ -213,6 +213,48 @@ describe("a second `pulumi up` after a new image build", () => {
   });
 });
 
+describe("a second `pulumi up` after a source change in one workspace", () => {
+  const IMAGE = "docker:index/image:Image";
+  /** The images whose inputs (with the provider's context digest) change when `path` is edited. */
+  async function imagesChangedBy(path: string): Promise<string[]> {
+    const changes = await changesOf({
+      before: {},
+      after: {},
+      afterOptions: { sourceEdits: { [path]: "// edited\n" } },
+    });
+    return Object.keys(changes)
+      .filter((key) => key.startsWith(`${IMAGE}::`))
+      .map((key) => key.slice(`${IMAGE}::`.length))
+      .sort();
+  }
+
+  it("an API source changes the API image only", async () => {
+    assert.deepEqual(await imagesChangedBy("api/src/app.ts"), ["tidbstack-api"]);
+  });
+
+  it("a consumer source changes the consumer image only", async () => {
+    assert.deepEqual(await imagesChangedBy("consumer/src/handler.ts"), ["tidbstack-consumer"]);
+  });
+
+  it("an ops source changes the ops image only", async () => {
+    assert.deepEqual(await imagesChangedBy("ops/src/pd-reconcile.ts"), ["tidbstack-ops"]);
+  });
+
+  it("a service-kit source changes all three, which each contain it", async () => {
+    assert.deepEqual(await imagesChangedBy("service-kit/src/logging.ts"), [
+      "tidbstack-api",
+      "tidbstack-consumer",
+      "tidbstack-ops",
+    ]);
+  });
+
+  it("a manifest changes all three (npm ci checks every workspace's), a test or the program none", async () => {
+    assert.equal((await imagesChangedBy("consumer/package.json")).length, 3);
+    assert.deepEqual(await imagesChangedBy("api/test/unit/app.test.ts"), []);
+    assert.deepEqual(await imagesChangedBy("infra/src/docker-stack.ts"), []);
+  });
+});
+
 describe("a stack created before the changefeed step was named by its id", () => {
   it("keeps its step (an update through the alias and the ignored old triggers), so no delete can remove the changefeed", async () => {
     const current = await runProgram({});

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "../../src/config.ts";
-import { DEFAULT_SECRETS, itRefusesEach, setStackConfig } from "../harness.ts";
+import { DEFAULT_SECRETS, itRefusesEach, runProgram, setStackConfig } from "../harness.ts";
 
 function load(config: Record<string, string>, secrets: Record<string, string> = DEFAULT_SECRETS) {
   setStackConfig(config, secrets);
@@ -34,6 +34,15 @@ describe("stack config", () => {
     assert.equal(load({ topic: "t".repeat(245) }).topic.length, 245);
   });
 
+  it("gives TiKV 65536 open files unless tikvNofile says how many, which reaches its container's ulimit", async () => {
+    assert.equal(load({}).tikvNofile, 65536);
+    const run = await runProgram({ tikvNofile: "16384" });
+    assert.deepEqual(
+      run.byName("tidbstack-tidb-tikv", "docker:index/container:Container").inputs["ulimits"],
+      [{ name: "nofile", soft: 16384, hard: 16384 }],
+    );
+  });
+
   it("accepts a Docker platform for the images", () => {
     assert.equal(load({ imagePlatform: "linux/arm64/v8" }).imagePlatform, "linux/arm64/v8");
   });
@@ -43,6 +52,8 @@ describe("stack config", () => {
     [{ pdCount: "7" }, "pdCount", /from 1 to 5/],
     [{ tikvCount: "0" }, "tikvCount", /from 1 to 5/],
     [{ tikvCount: "many" }, "tikvCount", /must be a number/],
+    [{ tikvNofile: "1024" }, "tikvNofile", /from 4096 to 1048576/],
+    [{ tikvNofile: "2000000" }, "tikvNofile", /from 4096 to 1048576/],
     [{ apiPort: "70000" }, "apiPort", /from 1 to 65535/],
     [{ tidbVersion: "latest" }, "tidbVersion", /v8\.5\.x/],
     [{ kafkaVersion: "4.0.0" }, "kafkaVersion", /3\.9\.x/],

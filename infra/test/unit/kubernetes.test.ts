@@ -632,8 +632,8 @@ describe("the Kubernetes target with an image registry", () => {
     for (const i of images) {
       assert.equal(i.inputs["skipPush"], false);
       const build = i.inputs["build"] as Inputs;
-      // The root Dockerfile, as on Docker, the workspace named by a build argument.
-      assert.match(String(build["dockerfile"]), /^(\.\.\/)?Dockerfile$/);
+      // The root Dockerfile's per-image copy, as on Docker, the workspace named by a build argument.
+      assert.match(String(build["dockerfile"]), /^(\.\.\/)?\.cache\/images\/(api|consumer|ops)\/Dockerfile$/);
       assert.match(
         String(i.inputs["imageName"]),
         new RegExp(`tidbstack-${String((build["args"] as Inputs)["WORKSPACE"])}:`),

@@ -29,6 +29,7 @@ const FIT: HostFacts = {
   diskAvailableMb: 50_000,
   busyPorts: new Set(),
   nrOpen: 1_048_576,
+  daemonNofile: "granted",
 };
 
 describe("preflight", () => {
@@ -98,6 +99,16 @@ describe("preflight", () => {
     const problems = preflightProblems(SETTINGS, { ...FIT, nrOpen: 32_768 });
     assert.equal(problems.length, 1);
     assert.match(problems[0] ?? "", /fs\.nr_open/);
+  });
+
+  it("refuses a Docker daemon that cannot grant TiKV's nofile, with the daemon's, rootless and tikvNofile fixes", () => {
+    const problems = preflightProblems(SETTINGS, { ...FIT, daemonNofile: "denied" });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0] ?? "", /cannot start a container with 65536 open files/);
+    assert.match(problems[0] ?? "", /LimitNOFILE=1048576/);
+    assert.match(problems[0] ?? "", /rootless Docker/);
+    assert.match(problems[0] ?? "", /pulumi config set tikvNofile <n>, .* at least 4096/);
+    assert.deepEqual(preflightProblems(SETTINGS, { ...FIT, daemonNofile: "unknown" }), []);
   });
 
   it("describes a change of the cluster's shape, and nothing when the shape is kept", () => {

@@ -378,14 +378,19 @@ describe("the stack with the default config", () => {
     }
   });
 
-  it("builds the api, consumer and ops images from the root Dockerfile with BuildKit, for this machine's platform", () => {
+  it("builds the api, consumer and ops images from the root Dockerfile with BuildKit, for this machine's platform, labelled with the stack", () => {
     const images = run.ofType(IMAGE);
+    const args = (workspace: string) => ({
+      WORKSPACE: workspace,
+      BASE_IMAGE: "node:24-bookworm-slim",
+      STACK_NAME: "tidbstack",
+    });
     assert.deepEqual(
       images.map((i) => [i.inputs["imageName"], (i.inputs["build"] as Inputs)["args"]]).sort(),
       [
-        ["tidbstack-api:local", { WORKSPACE: "api", BASE_IMAGE: "node:24-bookworm-slim" }],
-        ["tidbstack-consumer:local", { WORKSPACE: "consumer", BASE_IMAGE: "node:24-bookworm-slim" }],
-        ["tidbstack-ops:local", { WORKSPACE: "ops", BASE_IMAGE: "node:24-bookworm-slim" }],
+        ["tidbstack-api:local", args("api")],
+        ["tidbstack-consumer:local", args("consumer")],
+        ["tidbstack-ops:local", args("ops")],
       ],
     );
     for (const image of images) {
@@ -393,7 +398,15 @@ describe("the stack with the default config", () => {
       const build = image.inputs["build"] as Inputs;
       assert.equal(build["builderVersion"], "BuilderBuildKit");
       assert.equal(build["context"], ".");
-      assert.equal(build["dockerfile"], "Dockerfile");
+      assert.equal(
+        build["dockerfile"],
+        `.cache/images/${String((build["args"] as Inputs)["WORKSPACE"])}/Dockerfile`,
+      );
+      assert.equal(
+        readFileSync(build["dockerfile"], "utf8"),
+        readFileSync("Dockerfile", "utf8"),
+        "a copy of the root Dockerfile",
+      );
       assert.ok(!("platform" in build), `${image.name} forces a platform`);
     }
   });
@@ -406,6 +419,7 @@ describe("the stack with the default config", () => {
       ticdcApi: "http://ticdc:8300",
       changefeedId: "appdb-to-kafka",
       topic: "appdb-cdc",
+      consumerContainer: "tidbstack-consumer",
       topology: { pdCount: 1, tikvCount: 1, maxReplicas: 1 },
       grafanaUrl: "http://127.0.0.1:3001",
     });
@@ -622,7 +636,7 @@ describe("the stack with monitoring off", () => {
 });
 
 describe("the image builds, wherever Pulumi runs the program from", () => {
-  it("use the repository root as context and its root Dockerfile, relative to the working directory", async () => {
+  it("use the repository root as context and the root Dockerfile's per-image copy, relative to the working directory", async () => {
     const root = process.cwd();
     try {
       process.chdir(`${root}/infra`);
@@ -631,9 +645,9 @@ describe("the image builds, wherever Pulumi runs the program from", () => {
       assert.deepEqual(
         builds.map((b) => [b["context"], b["dockerfile"]]),
         [
-          ["..", "../Dockerfile"],
-          ["..", "../Dockerfile"],
-          ["..", "../Dockerfile"],
+          ["..", "../.cache/images/api/Dockerfile"],
+          ["..", "../.cache/images/consumer/Dockerfile"],
+          ["..", "../.cache/images/ops/Dockerfile"],
         ],
       );
     } finally {
@@ -738,9 +752,10 @@ describe("the containers the program declares", () => {
     const after = (name: string) => flags[flags.indexOf(name) + 1];
     assert.equal(after("--network-alias"), "tikv1");
     assert.equal(after("--health-cmd"), "wget -qO /dev/null http://127.0.0.1:20180/status");
-    assert.equal(after("--health-start-period"), "60s");
+    assert.equal(after("--health-start-period"), "1m0s");
     assert.equal(after("--ulimit"), "nofile=65536:65536");
     assert.equal(after("--memory"), "1024m");
+    assert.equal(after("--memory-swap"), "1024m");
     assert.ok(!flags.includes("--health-start-interval"));
     assert.deepEqual(
       dockerRunFlags(kafkaContainerSpec({ clusterId: "c", heapMb: 256 })).filter(

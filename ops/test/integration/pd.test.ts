@@ -124,6 +124,53 @@ describe("pd reconcile against a server answering like PD v8.5's HTTP API", () =
     assert.equal(pd.stores.length, 1);
   });
 
+  it("when PD fails after max-replicas was lowered, puts the previous value back and says so; a rerun completes the scale-in", async () => {
+    pd.withMembers("pd").withStores("tikv:20160", "tikv1:20160", "tikv2:20160").maxReplicas = 3;
+    const leaving = pd.store("tikv2:20160");
+    assert.ok(leaving);
+    // PD loses its leader for one call once the step has lowered max-replicas and read it back.
+    pd.when("POST /pd/api/v1/config/replicate", () => {
+      pd.when("GET /pd/api/v1/config/replicate", () => {
+        pd.outage = { status: 503, raw: "[PD:server:ErrNotLeader]not leader" };
+        pd.when("GET /pd/api/v1/stores", () => (pd.outage = undefined));
+      });
+    });
+    const wanted = spec({ stores: ["tikv:20160", "tikv1:20160"], maxReplicas: 2 });
+    const capture = captureLogLines("info");
+    await assert.rejects(reconcilePd(wanted, { ...options, logger: getLogger("t") }), /HTTP 503/);
+    assert.equal(pd.maxReplicas, 3, "max-replicas is back where it was");
+    assert.equal(pd.store("tikv2:20160")?.state, "Up");
+    const restored = capture.records().filter((r) => r["action"] === "pd_max_replicas_restored");
+    assert.deepEqual(
+      restored.map((r) => [r["level"], r["from"], r["to"]]),
+      [["warn", 2, 3]],
+    );
+    assert.match(
+      String(restored[0]?.["msg"]),
+      /max-replicas is back at 3; the next run resumes the scale-in/,
+    );
+
+    const report = await reconcilePd(wanted, options);
+    assert.deepEqual(report.storesRemoved, [{ id: leaving.id, address: "tikv2:20160" }]);
+    assert.equal(pd.maxReplicas, 2);
+    assert.equal(pd.store("tikv2:20160"), undefined);
+  });
+
+  it("when the drain stops halfway, restores max-replicas with the store still Offline, and the rerun waits it out", async () => {
+    pd.withMembers("pd").withStores("tikv:20160", "tikv1:20160", "tikv2:20160").maxReplicas = 3;
+    pd.regionsMovedPerPoll = 0; // PD stops moving regions: the wait for Tombstone times out
+    const wanted = spec({ stores: ["tikv:20160", "tikv1:20160"], maxReplicas: 2 });
+    await assert.rejects(reconcilePd(wanted, { ...options, timeoutMs: 200 }), WaitTimeoutError);
+    assert.equal(pd.store("tikv2:20160")?.state, "Offline");
+    assert.equal(pd.maxReplicas, 3, "the store still holds its regions: all three copies are kept");
+
+    pd.regionsMovedPerPoll = 5;
+    const report = await reconcilePd(wanted, options);
+    assert.equal(report.storesRemoved.length, 1);
+    assert.equal(pd.maxReplicas, 2);
+    assert.equal(pd.store("tikv2:20160"), undefined);
+  });
+
   it("refuses to remove a store when fewer wanted stores than max-replicas are Up, before any DELETE", async () => {
     pd.withMembers("pd").withStores("tikv:20160", "tikv1:20160", "tikv2:20160").maxReplicas = 2;
     // tikv1 stops sending heartbeats after the step has seen it Up.
