@@ -31,6 +31,7 @@ import {
   uniqueName,
   writeSection,
 } from "@tidbstack/testenv";
+import { dlqTopicOf } from "@tidbstack/service-kit/contracts";
 import { ADMIN, migrateTestDatabase } from "../api/test/support.ts";
 import { startEvents } from "./soak/events.ts";
 import { analyseGrowth, median, type Growth, type Sample } from "./soak/growth.ts";
@@ -171,7 +172,7 @@ async function main(): Promise<number> {
     waitForLeaders: true,
     topics: [
       { topic, numPartitions: 1 },
-      { topic: `${topic}.dlq`, numPartitions: 1 },
+      { topic: dlqTopicOf(topic), numPartitions: 1 },
     ],
   });
   const [apiPort, consumerPort] = [await freePort(), await freePort()];
@@ -342,7 +343,7 @@ flattens. Medians of thirds, because the heap saws by tens of MiB between collec
   } finally {
     stopping = true;
     await Promise.all(services.map(stopService));
-    await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [topic, dlqTopicOf(topic)] }).catch(() => undefined);
     await admin.disconnect();
     await db.drop();
   }
