@@ -175,13 +175,14 @@ async function main(): Promise<number> {
       { topic: dlqTopicOf(topic), numPartitions: 1 },
     ],
   });
-  const [apiPort, consumerPort] = [await freePort(), await freePort()];
+  const [apiPort, apiMetricsPort, consumerPort] = [await freePort(), await freePort(), await freePort()];
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const api = spawnService(
     "API",
     "../api/src/main.ts",
     {
       PORT: String(apiPort),
+      METRICS_PORT: String(apiMetricsPort),
       DB_HOST: db.host,
       DB_PORT: String(db.port),
       DB_USER: account.user,
@@ -190,7 +191,7 @@ async function main(): Promise<number> {
       // The soak is about memory over time, not about the limiter: every login must go through.
       LOGIN_RATE_LIMIT_PER_MINUTE: "1000000",
     },
-    `${apiUrl}/metrics`,
+    `http://127.0.0.1:${apiMetricsPort}/metrics`,
   );
   const consumer = spawnService(
     "consumer",

@@ -282,6 +282,7 @@ describe("the stack with the default config", () => {
       "LOGIN_RATE_LIMIT_PER_MINUTE",
       "LOGIN_RATE_LIMIT_STORE",
       "LOG_LEVEL",
+      "METRICS_PORT",
       "PORT",
       "TOKEN_TTL_SECONDS",
       "TRUST_PROXY",
@@ -292,6 +293,7 @@ describe("the stack with the default config", () => {
     assert.equal(env["DB_USER"], "api");
     assert.equal(env["DB_PASSWORD"], DEFAULT_SECRETS.apiDbPassword);
     assert.equal(env["DB_NAME"], "appdb");
+    assert.equal(env["METRICS_PORT"], "9466");
   });
 
   it("gives the consumer exactly its documented environment, on Kafka's in-network listener", () => {
@@ -432,7 +434,8 @@ describe("the stack with the default config", () => {
         "tikv tikv:20180",
         "tidb tidb:10080",
         "ticdc ticdc:8300",
-        "api api:3000",
+        // The API's metrics port, in the network: its published port answers /metrics with a 404.
+        "api api:9466",
         "consumer consumer:9464",
         "purge purge:9465",
       ],
