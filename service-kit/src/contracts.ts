@@ -72,7 +72,12 @@ export const CONSUMER_GROUP: ValueRule = {
  * Where each service listens: the API's HTTP port, and each service's /metrics and /health, on a port of its
  * own that is never published (only Prometheus, in the stack's network, reads it).
  */
-export const SERVICE_PORTS = { api: 3000, consumerMetrics: 9464, purgeMetrics: 9465, apiMetrics: 9466 } as const;
+export const SERVICE_PORTS = {
+  api: 3000,
+  consumerMetrics: 9464,
+  purgeMetrics: 9465,
+  apiMetrics: 9466,
+} as const;
 
 /** TiDB's MySQL protocol port: the database port a service assumes when none is given. */
 export const TIDB_SQL_PORT = 4000;
