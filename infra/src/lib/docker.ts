@@ -31,7 +31,7 @@ export const loopbackPort = (port: number, external = port) => ({
  * {"Type":"json-file","Config":{"max-file":"3","max-size":"10m"}}); a daemon with log-opts of its own in
  * daemon.json merges them in, which would then show as a change on refresh.
  */
-export const logInputs = (rotation: LogRotation) => ({
+const logInputs = (rotation: LogRotation) => ({
   logDriver: "json-file",
   logOpts: { "max-size": rotation.maxSize, "max-file": String(rotation.maxFiles) },
 });
