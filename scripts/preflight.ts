@@ -2,7 +2,8 @@
  * `npm run up` runs this before Pulumi starts (Docker target): it reads the dev stack's config, gathers what the host has
  * (Docker engine version, memory, disk, ports, the kernel's and the Docker daemon's open-file ceilings) and prints one line per
  * problem with its fix, exiting 1 if there is any. It also says what a change of the cluster's shape since
- * the last deployment will do. Set TIDBSTACK_SKIP_PREFLIGHT=1 to skip it.
+ * the last deployment will do, and warns when the API is published beyond this machine with the seed
+ * admin's documented password. Set TIDBSTACK_SKIP_PREFLIGHT=1 to skip it.
  *
  * Run from the repository root with the project's Pulumi environment (scripts/lib/pulumi.sh).
  */
@@ -16,6 +17,8 @@ import {
   type HostFacts,
   preflightProblems,
   type PreflightSettings,
+  preflightWarnings,
+  SEED_ADMIN_PASSWORD,
 } from "../infra/src/lib/preflight.ts";
 import { probeDaemonNofile } from "./preflight/daemon-nofile.ts";
 
@@ -42,6 +45,14 @@ function stackConfig(): ConfigSource {
   const getSecret = (key: string) =>
     raw[`tidbstack:${key}`]?.secret === true ? pulumi.secret("") : undefined;
   return { get, getSecret };
+}
+
+/**
+ * Whether the seed admin's password is still the documented one. The only secret the preflight reads, and
+ * only to compare it: `pulumi config get` decrypts it with the stack's passphrase.
+ */
+function adminPasswordIsSeed(): boolean {
+  return output(PULUMI, ["config", "get", "adminPassword"]) === SEED_ADMIN_PASSWORD;
 }
 
 function engineFacts(): HostFacts["engine"] {
@@ -151,7 +162,9 @@ async function main(): Promise<number> {
     grafanaPort: config.grafanaPort,
     monitoring: config.monitoring !== undefined,
     tikvNofile: config.tikvNofile,
-    nodeServices: 3,
+    serviceMemoryMb: Object.values(config.serviceMemoryMb).reduce((sum, mb) => sum + mb, 0),
+    apiHost: config.apiHost,
+    adminPasswordIsSeed: adminPasswordIsSeed(),
   };
   const ports = config.monitoring !== undefined ? [config.apiPort, config.grafanaPort] : [config.apiPort];
   const engine = engineFacts();
@@ -175,6 +188,7 @@ async function main(): Promise<number> {
     }))
       console.error(`preflight: ${line}`);
   }
+  for (const warning of preflightWarnings(settings)) console.error(`preflight: ${warning}`);
   const problems = preflightProblems(settings, facts);
   for (const problem of problems) console.error(`preflight: ${problem}`);
   if (problems.length > 0) {

@@ -31,6 +31,7 @@ import {
   uniqueName,
   writeSection,
 } from "@tidbstack/testenv";
+import { dlqTopicOf } from "@tidbstack/service-kit/contracts";
 import { ADMIN, migrateTestDatabase } from "../api/test/support.ts";
 import { startEvents } from "./soak/events.ts";
 import { analyseGrowth, median, type Growth, type Sample } from "./soak/growth.ts";
@@ -171,16 +172,17 @@ async function main(): Promise<number> {
     waitForLeaders: true,
     topics: [
       { topic, numPartitions: 1 },
-      { topic: `${topic}.dlq`, numPartitions: 1 },
+      { topic: dlqTopicOf(topic), numPartitions: 1 },
     ],
   });
-  const [apiPort, consumerPort] = [await freePort(), await freePort()];
+  const [apiPort, apiMetricsPort, consumerPort] = [await freePort(), await freePort(), await freePort()];
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const api = spawnService(
     "API",
     "../api/src/main.ts",
     {
       PORT: String(apiPort),
+      METRICS_PORT: String(apiMetricsPort),
       DB_HOST: db.host,
       DB_PORT: String(db.port),
       DB_USER: account.user,
@@ -189,7 +191,7 @@ async function main(): Promise<number> {
       // The soak is about memory over time, not about the limiter: every login must go through.
       LOGIN_RATE_LIMIT_PER_MINUTE: "1000000",
     },
-    `${apiUrl}/metrics`,
+    `http://127.0.0.1:${apiMetricsPort}/metrics`,
   );
   const consumer = spawnService(
     "consumer",
@@ -342,7 +344,7 @@ flattens. Medians of thirds, because the heap saws by tens of MiB between collec
   } finally {
     stopping = true;
     await Promise.all(services.map(stopService));
-    await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [topic, dlqTopicOf(topic)] }).catch(() => undefined);
     await admin.disconnect();
     await db.drop();
   }

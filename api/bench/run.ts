@@ -83,10 +83,15 @@ async function startServer(
   nodeArgs: string[] = [],
 ): Promise<Server> {
   const port = await freePort();
+  // Several APIs run at once here: each needs a metrics port of its own too.
+  const metricsPort = await freePort();
   const child = spawn(
     process.execPath,
     [...nodeArgs, "--conditions=source", fileURLToPath(new URL(script, import.meta.url))],
-    { env: { ...process.env, ...env, PORT: String(port) }, stdio: ["ignore", "ignore", "inherit"] },
+    {
+      env: { ...process.env, ...env, PORT: String(port), METRICS_PORT: String(metricsPort) },
+      stdio: ["ignore", "ignore", "inherit"],
+    },
   );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {

@@ -6,7 +6,6 @@ import type { ApiMetrics } from "./metrics.ts";
 import { RateLimiter, type LoginRateLimiter } from "./rate-limit.ts";
 import { authRoutes, BODY_LIMIT } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
-import { metricsRoutes } from "./routes/metrics.ts";
 import { pageRoutes } from "./routes/page.ts";
 import { weakETag } from "./etag.ts";
 import { sendJsonDirectly } from "./json-response.ts";
@@ -37,8 +36,8 @@ export const HELMET_OPTIONS = {
   contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
 } as const;
 const SECURITY_HEADERS = recordHelmet(HELMET_OPTIONS);
-/** Probes and scrapes would drown the request log at info; they log at debug. */
-const QUIET_ROUTES = new Set(["/health", "/ready", "/metrics"]);
+/** Probes would drown the request log at info; they log at debug. */
+const QUIET_ROUTES = new Set(["/health", "/ready"]);
 
 /**
  * Builds the API: the middleware every request passes (security headers, request log and metrics), the
@@ -61,7 +60,6 @@ export function createApp(deps: AppDeps): express.Express {
 
   pageRoutes(app);
   healthRoutes(app, { store, logger });
-  metricsRoutes(app, { metrics });
   authRoutes(app, { store, logger, metrics, tokenTtlSeconds: config.tokenTtlSeconds, clock, limiter });
 
   app.use((req: Request) => {

@@ -4,7 +4,9 @@ import { API_ENV, DB_ENV, type RateLimitStore } from "@tidbstack/service-kit/con
 /** Everything the API server reads from its environment, validated once at start-up. */
 export interface ApiConfig {
   readonly port: number;
-  /** The address to listen on (HOST); absent: every interface. */
+  /** Port of /metrics (and /health) for Prometheus: apart from `port`, so publishing the API leaves it private. */
+  readonly metricsPort: number;
+  /** The address both ports listen on (HOST); absent: every interface. */
   readonly host?: string;
   readonly db: DbConfig;
   /** How long a login token stays valid, in seconds. */
@@ -46,6 +48,7 @@ export function loadApiConfig(env: Env): ApiConfig {
   const host = reader.read(API_ENV.HOST);
   return {
     port: reader.read(API_ENV.PORT),
+    metricsPort: reader.read(API_ENV.METRICS_PORT),
     ...(host === undefined ? {} : { host }),
     db: readDbConfig(reader),
     tokenTtlSeconds: reader.read(API_ENV.TOKEN_TTL_SECONDS),

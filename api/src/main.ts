@@ -16,6 +16,7 @@ import { loadApiConfig } from "./config.ts";
 import { createPool } from "./database.ts";
 import { DatabaseRateLimiter, startSweeping } from "./database-rate-limit.ts";
 import { createApiMetrics } from "./metrics.ts";
+import { createMetricsServer } from "./metrics-server.ts";
 import { createAuthStore } from "./store.ts";
 
 const config = loadConfigOrExit(() => loadApiConfig(process.env));
@@ -30,42 +31,52 @@ const sharedLimiter =
     ? new DatabaseRateLimiter(config.db, { perMinute: config.loginRateLimitPerMinute })
     : undefined;
 const sweeper = sharedLimiter === undefined ? undefined : startSweeping(sharedLimiter, logger);
+const metrics = createApiMetrics();
 const app = createApp({
   store: createAuthStore(pool),
   logger,
-  metrics: createApiMetrics(),
+  metrics,
   config,
   ...(sharedLimiter === undefined ? {} : { limiter: sharedLimiter }),
 });
 
 // Not app.listen(): that server would have Node's default timeouts (see HTTP_SERVER_TIMEOUTS).
 const server = createHttpServer(app);
-server.listen({ port: config.port, host: config.host }, () => {
+// /metrics on a port of its own, never published: the API's port is, and its counters are not for clients.
+const metricsServer = createMetricsServer(metrics.registry);
+const listen = (listening: typeof server, port: number): Promise<void> => {
+  listening.on("error", (error) => {
+    logger.fatal({ action: "listen_failed", host: config.host ?? "*", port }, error);
+    void shutdownLogging().then(() => process.exit(1));
+  });
+  return new Promise((resolve) => listening.listen({ port, host: config.host }, resolve));
+};
+void Promise.all([listen(server, config.port), listen(metricsServer, config.metricsPort)]).then(() => {
   logger.info({
     action: "listening",
     host: config.host ?? "*",
     port: config.port,
+    metricsPort: config.metricsPort,
     database: `${config.db.host}:${config.db.port}/${config.db.database}`,
     loginRateLimitStore: config.loginRateLimitStore,
   });
-});
-server.on("error", (error) => {
-  logger.fatal({ action: "listen_failed", host: config.host ?? "*", port: config.port }, error);
-  void shutdownLogging().then(() => process.exit(1));
 });
 
 exitGracefullyOnSignals({
   logger,
   async drain() {
     // Stop accepting, let in-flight requests finish, and drop idle keep-alive sockets so close() can resolve.
-    const closed = new Promise<void>((resolve, reject) => {
-      server.close((error) => {
-        if (error === undefined) resolve();
-        else reject(error);
+    const close = (closing: typeof server) => {
+      const closed = new Promise<void>((resolve, reject) => {
+        closing.close((error) => {
+          if (error === undefined) resolve();
+          else reject(error);
+        });
       });
-    });
-    server.closeIdleConnections();
-    await closed;
+      closing.closeIdleConnections();
+      return closed;
+    };
+    await Promise.all([close(server), close(metricsServer)]);
     await sweeper?.stop();
     await Promise.all([pool.end(), sharedLimiter?.close()]);
   },

@@ -1,5 +1,6 @@
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { Registry } from "prom-client";
+import { createHttpServer } from "@tidbstack/service-kit";
 
 const json = (status: number, body: unknown): [number, Record<string, string>, string] => [
   status,
@@ -8,12 +9,13 @@ const json = (status: number, body: unknown): [number, Record<string, string>, s
 ];
 
 /**
- * The HTTP surface of a process without an API of its own (the token purge): GET /metrics (Prometheus
- * text) and GET /health (200 while the process runs; it never touches the database, so a database outage
- * shows in the metrics rather than as a restart loop). Everything else is a JSON 404.
+ * The metrics port of the API and the token purge: GET /metrics (Prometheus text) and GET /health (200
+ * while the process runs; it never touches the database, so a database outage shows in the metrics rather
+ * than as a restart loop). Everything else is a JSON 404. A port of its own, so that publishing the API
+ * does not publish its counters and timings: only Prometheus, inside the stack's network, reads them.
  */
 export function createMetricsServer(registry: Registry): Server {
-  return createServer((req, res) => {
+  return createHttpServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     const answer = ([status, headers, body]: [number, Record<string, string>, string]): void => {
       res.writeHead(status, headers).end(body);

@@ -1,3 +1,4 @@
+import { isIPv4 } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import {
   API_ENV,
@@ -18,6 +19,8 @@ import {
 } from "@tidbstack/service-kit/contracts";
 import { type KubernetesConfig, loadKubernetesConfig } from "./kubernetes/config.ts";
 import { TIKV_MIN_NOFILE, TIKV_NOFILE } from "./lib/container-specs.ts";
+import type { LogRotation } from "./lib/container-specs.ts";
+import { LOOPBACK } from "./lib/host-address.ts";
 
 /** Everything the stack reads from Pulumi config, validated: a bad value fails `pulumi preview` naming its key. */
 export interface StackConfig {
@@ -48,6 +51,15 @@ export interface StackConfig {
   readonly kafkaHeapMb: number;
   /** Host port of the API. */
   readonly apiPort: number;
+  /**
+   * Host address the API's port is published on (Docker target): 127.0.0.1, this machine only, by default;
+   * 0.0.0.0 for every interface, or one IPv4 address of the host for that interface only.
+   */
+  readonly apiHost: string;
+  /** Memory cap of each Node service container, in MiB (Docker target). */
+  readonly serviceMemoryMb: { readonly api: number; readonly consumer: number; readonly purge: number };
+  /** How every container's log is rotated (Docker target). */
+  readonly logRotation: LogRotation;
   /** Publish TiDB (4000), Kafka (9092) and TiCDC's API (8300) on 127.0.0.1 for debugging. */
   readonly exposeInternalPorts: boolean;
   /** Leave the data volumes in Docker on `pulumi destroy`, for the next `pulumi up` to reuse. */
@@ -254,6 +266,29 @@ export function loadStackConfig(config: ConfigSource = new pulumi.Config()): Sta
     tidbMemoryMb: number("tidbMemoryMb", { fallback: 1024, check: between(256, 65536) }),
     kafkaHeapMb: number("kafkaHeapMb", { fallback: 512, check: between(256, 8192) }),
     apiPort: number("apiPort", { fallback: 3000, check: between(1, 65535) }),
+    apiHost: text("apiHost", {
+      fallback: LOOPBACK,
+      check: (v) =>
+        isIPv4(v)
+          ? undefined
+          : `must be an IPv4 address: 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or one of this host's addresses, got "${v}"`,
+    }),
+    serviceMemoryMb: {
+      // The soak (docs/benchmarks.md) measured the API's RSS at about 127 MiB; each login's Argon2id hash
+      // takes about 19 MiB more, and several run at once: three times the measured figure.
+      api: number("apiMemoryMb", { fallback: 384, check: between(128, 65536) }),
+      // The soak measured about 147 MiB RSS with the dedup window full; room for large fetched batches.
+      consumer: number("consumerMemoryMb", { fallback: 384, check: between(128, 65536) }),
+      // Not in the soak: one connection and a small batch every few minutes, the API image's baseline.
+      purge: number("purgeMemoryMb", { fallback: 192, check: between(128, 65536) }),
+    },
+    logRotation: {
+      maxSize: text("logMaxSize", {
+        fallback: "10m",
+        check: matches(/^[1-9]\d*[kmg]$/, "a size with Docker's unit k, m or g, like 10m"),
+      }),
+      maxFiles: number("logMaxFiles", { fallback: 3, check: between(1, 100) }),
+    },
     exposeInternalPorts: flag("exposeInternalPorts", false),
     keepDataOnDestroy: flag("keepDataOnDestroy", false),
     topic,

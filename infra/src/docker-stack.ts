@@ -14,6 +14,7 @@ import { ServiceImage, type Workspace } from "./components/service-image.ts";
 import { Ticdc } from "./components/ticdc.ts";
 import { TidbCluster } from "./components/tidb-cluster.ts";
 import type { StackConfig } from "./config.ts";
+import { localUrl } from "./lib/host-address.ts";
 import { repositoryRoot } from "./lib/paths.ts";
 import {
   API_PORT,
@@ -55,6 +56,7 @@ export function deployDocker(config: StackConfig): Record<string, unknown> {
     opsImage: images.ops.ref,
     publishTidb: config.exposeInternalPorts,
     keepData: config.keepDataOnDestroy,
+    logRotation: config.logRotation,
   });
 
   const kafka = new Kafka(`${name}-kafka`, {
@@ -63,6 +65,7 @@ export function deployDocker(config: StackConfig): Record<string, unknown> {
     heapMb: config.kafkaHeapMb,
     publishHostListener: config.exposeInternalPorts,
     keepData: config.keepDataOnDestroy,
+    logRotation: config.logRotation,
   });
 
   const ticdc = new Ticdc(
@@ -73,6 +76,7 @@ export function deployDocker(config: StackConfig): Record<string, unknown> {
       pdEndpoints: cluster.pdEndpoints,
       publishApi: config.exposeInternalPorts,
       keepData: config.keepDataOnDestroy,
+      logRotation: config.logRotation,
     },
     // TiCDC registers through PD and captures from TiKV: the cluster must serve first.
     { dependsOn: [cluster] },
@@ -132,7 +136,10 @@ export function deployDocker(config: StackConfig): Record<string, unknown> {
         logLevel: config.logLevel,
       }),
       healthPort: API_PORT,
-      publishOn: config.apiPort,
+      // 127.0.0.1 unless apiHost says otherwise: the API answers this machine only by default.
+      publish: { port: config.apiPort, host: config.apiHost },
+      memoryMb: config.serviceMemoryMb.api,
+      logRotation: config.logRotation,
     },
     // The API logs in as the account the migration creates, against the tables it creates.
     { dependsOn: [migration] },
@@ -150,6 +157,8 @@ export function deployDocker(config: StackConfig): Record<string, unknown> {
         logLevel: config.logLevel,
       }),
       healthPort: CONSUMER_METRICS_PORT,
+      memoryMb: config.serviceMemoryMb.consumer,
+      logRotation: config.logRotation,
     },
     // It subscribes without creating topics: the changefeed step creates them.
     { dependsOn: [changefeed] },
@@ -173,6 +182,8 @@ export function deployDocker(config: StackConfig): Record<string, unknown> {
         logLevel: config.logLevel,
       }),
       healthPort: PURGE_METRICS_PORT,
+      memoryMb: config.serviceMemoryMb.purge,
+      logRotation: config.logRotation,
     },
     // It logs in as the purge account the migration creates, and its indexes come with the migrations.
     { dependsOn: [migration] },
@@ -192,10 +203,11 @@ export function deployDocker(config: StackConfig): Record<string, unknown> {
           grafanaAdminPassword: config.monitoring.grafanaAdminPassword,
           publishPrometheus: config.exposeInternalPorts,
           keepData: config.keepDataOnDestroy,
+          logRotation: config.logRotation,
         });
 
   return {
-    apiUrl: pulumi.output(`http://localhost:${config.apiPort}`),
+    apiUrl: pulumi.output(localUrl(config.apiHost, config.apiPort)),
     tidbHost: config.exposeInternalPorts ? pulumi.output("127.0.0.1:4000") : cluster.tidbHost,
     kafkaBootstrap: config.exposeInternalPorts ? pulumi.output("localhost:9092") : kafka.bootstrap,
     ticdcApi: config.exposeInternalPorts ? pulumi.output("http://127.0.0.1:8300") : ticdc.apiUrl,

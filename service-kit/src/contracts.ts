@@ -68,8 +68,16 @@ export const CONSUMER_GROUP: ValueRule = {
 // ---------------------------------------------------------------------------------------------------------
 // Ports and shared value rules
 
-/** Where each service listens: the API's HTTP port, and the consumer's and token purge's /metrics and /health. */
-export const SERVICE_PORTS = { api: 3000, consumerMetrics: 9464, purgeMetrics: 9465 } as const;
+/**
+ * Where each service listens: the API's HTTP port, and each service's /metrics and /health, on a port of its
+ * own that is never published (only Prometheus, in the stack's network, reads it).
+ */
+export const SERVICE_PORTS = {
+  api: 3000,
+  consumerMetrics: 9464,
+  purgeMetrics: 9465,
+  apiMetrics: 9466,
+} as const;
 
 /** TiDB's MySQL protocol port: the database port a service assumes when none is given. */
 export const TIDB_SQL_PORT = 4000;
@@ -272,6 +280,7 @@ export const API_ENV = {
   ...DB_ENV,
   ...contract(
     port("PORT", SERVICE_PORTS.api),
+    port("METRICS_PORT", SERVICE_PORTS.apiMetrics),
     { kind: "listenHost", name: "HOST" },
     integer("TOKEN_TTL_SECONDS", 3600, { min: 60, max: 30 * DAY }),
     integer("LOGIN_RATE_LIMIT_PER_MINUTE", 10, { min: 1, max: 1_000_000 }),

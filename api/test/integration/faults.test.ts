@@ -30,10 +30,16 @@ interface ApiProcess {
 }
 
 async function spawnApi(env: Record<string, string>): Promise<ApiProcess> {
-  const port = await freePort();
+  const [port, metricsPort] = [await freePort(), await freePort()];
   const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
   const child = spawn(process.execPath, ["--conditions=source", main], {
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", ...env },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      HOST: "127.0.0.1",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const lines: Record<string, unknown>[] = [];

@@ -174,6 +174,7 @@ describe("the login limit shared through the database", () => {
           spawnEntryPoint("main.ts", {
             ...dbEnv(db, apiAccount),
             PORT: String(port),
+            METRICS_PORT: String(await freePort()),
             LOGIN_RATE_LIMIT_STORE: store,
             LOGIN_RATE_LIMIT_PER_MINUTE: String(PER_MINUTE),
             // The tests play several clients through X-Forwarded-For.

@@ -8,6 +8,7 @@ describe("API configuration", () => {
     const config = loadApiConfig({ DB_USER: "api" });
     assert.deepEqual(config, {
       port: 3000,
+      metricsPort: 9466,
       db: { host: "127.0.0.1", port: 4000, user: "api", password: "", database: "appdb" },
       tokenTtlSeconds: 3600,
       loginRateLimitPerMinute: 10,
@@ -20,6 +21,7 @@ describe("API configuration", () => {
   it("reads every variable of the contract", () => {
     const config = loadApiConfig({
       PORT: "8080",
+      METRICS_PORT: "9100",
       DB_HOST: "tidb",
       DB_PORT: "4001",
       DB_USER: "u",
@@ -32,6 +34,7 @@ describe("API configuration", () => {
       LOG_LEVEL: "DEBUG",
     });
     assert.equal(config.port, 8080);
+    assert.equal(config.metricsPort, 9100);
     assert.deepEqual(config.db, {
       host: "tidb",
       port: 4001,

@@ -124,7 +124,6 @@ const target: fc.Arbitrary<[string, string]> = fc.oneof(
       ["POST", "/logout"],
       ["GET", "/health"],
       ["GET", "/ready"],
-      ["GET", "/metrics"],
       ["GET", "/"],
       ["GET", "/login.js"],
     ),

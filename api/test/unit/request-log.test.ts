@@ -22,9 +22,9 @@ describe("the request log", () => {
   });
   after(() => api.close());
 
-  it("has one line per answered request: probes and scrapes at debug, the rest at info, by route template", async () => {
+  it("has one line per answered request: probes at debug, the rest at info, by route template", async () => {
     await fetch(`${api.url}/health`);
-    await fetch(`${api.url}/metrics`);
+    await fetch(`${api.url}/ready`);
     await fetch(`${api.url}/me`);
     await fetch(`${api.url}/no/such/route?x=1`);
     const lines = await requestLines(api.logs, 4);
@@ -36,7 +36,7 @@ describe("the request log", () => {
       }),
       [
         { level: "debug", action: "request", method: "GET", route: "/health", status: 200 },
-        { level: "debug", action: "request", method: "GET", route: "/metrics", status: 200 },
+        { level: "debug", action: "request", method: "GET", route: "/ready", status: 200 },
         { level: "info", action: "request", method: "GET", route: "/me", status: 401 },
         { level: "info", action: "request", method: "GET", route: "unmatched", status: 404 },
       ],

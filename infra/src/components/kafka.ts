@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { kafkaContainerSpec } from "../lib/container-specs.ts";
+import { kafkaContainerSpec, type LogRotation } from "../lib/container-specs.ts";
 import { SERVER_STOP_GRACE_SECONDS, dataVolume, loopbackPort, serverContainer } from "../lib/docker.ts";
 import { childOf } from "../lib/options.ts";
 import { KAFKA_BOOTSTRAP, PORTS } from "../lib/topology.ts";
@@ -17,6 +17,8 @@ export interface KafkaArgs {
   readonly publishHostListener?: boolean;
   /** Leave the data volume in Docker when the stack is destroyed. Default false. */
   readonly keepData?: boolean;
+  /** How its containers' logs are rotated (config logMaxSize, logMaxFiles). */
+  readonly logRotation: LogRotation;
 }
 
 /** One Apache Kafka node in KRaft mode (broker and controller, no ZooKeeper). */
@@ -44,6 +46,7 @@ export class Kafka extends pulumi.ComponentResource {
         // Not measured: three times Docker's default wait of 60 s, for a cold JVM that formats its log
         // dir and elects itself controller on a slow disk.
         waitTimeout: 180,
+        logRotation: args.logRotation,
         stopGraceSeconds: SERVER_STOP_GRACE_SECONDS,
       },
       childOf(this, opts),

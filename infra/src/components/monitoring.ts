@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { grafanaContainerSpec, prometheusContainerSpec } from "../lib/container-specs.ts";
+import { grafanaContainerSpec, prometheusContainerSpec, type LogRotation } from "../lib/container-specs.ts";
 import { dataVolume, loopbackPort, serverContainer } from "../lib/docker.ts";
 import { childOf } from "../lib/options.ts";
 import { GRAFANA_PORT } from "../lib/monitoring/grafana-provisioning.ts";
@@ -25,6 +25,8 @@ export interface MonitoringArgs {
   readonly publishPrometheus?: boolean;
   /** Leave the data volumes in Docker when the stack is destroyed. Default false. */
   readonly keepData?: boolean;
+  /** How its containers' logs are rotated (config logMaxSize, logMaxFiles). */
+  readonly logRotation: LogRotation;
 }
 
 /** Prometheus scraping every server of the stack with the project's alert rules, and Grafana with its dashboards. */
@@ -55,6 +57,7 @@ export class Monitoring extends pulumi.ComponentResource {
         volume: volume("prometheus"),
         ports: args.publishPrometheus === true ? [loopbackPort(PROMETHEUS_PORT)] : [],
         waitTimeout,
+        logRotation: args.logRotation,
       },
       childOf(this, opts),
     );
@@ -73,6 +76,7 @@ export class Monitoring extends pulumi.ComponentResource {
         volume: volume("grafana"),
         ports: [loopbackPort(GRAFANA_PORT, args.grafanaPort)],
         waitTimeout,
+        logRotation: args.logRotation,
       },
       // Its only datasource is this Prometheus.
       { ...parent, dependsOn: [prometheus] },

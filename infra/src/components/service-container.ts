@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { serviceContainerSpec } from "../lib/container-specs.ts";
+import { type LogRotation, serviceContainerSpec } from "../lib/container-specs.ts";
 import { serverContainer } from "../lib/docker.ts";
 import { childOf } from "../lib/options.ts";
 
@@ -15,13 +15,23 @@ export interface ServiceContainerArgs {
   readonly env: Readonly<Record<string, pulumi.Input<string>>>;
   /** The port its /health answers on inside the container. */
   readonly healthPort: number;
-  /** Publish `healthPort` on this host port on all interfaces. Default: not published. */
-  readonly publishOn?: number;
+  /**
+   * Publish `healthPort` on this host port, on this host address (127.0.0.1: this machine only; 0.0.0.0:
+   * every interface). Default: not published.
+   */
+  readonly publish?: { readonly port: number; readonly host: string };
   /** Another entry point of the image instead of its own command (e.g. the API image's token purge). */
   readonly command?: readonly string[];
+  /** Memory cap of the container, in MiB. */
+  readonly memoryMb: number;
+  /** How its log is rotated. */
+  readonly logRotation: LogRotation;
 }
 
-/** One of the stack's own Node services, running as the image's non-root user, healthy when /health is. */
+/**
+ * One of the stack's own Node services, running as the image's non-root user with least privilege
+ * (container-specs.ts PROJECT_IMAGE_HARDENING) within its memory cap, healthy when /health is.
+ */
 export class ServiceContainer extends pulumi.ComponentResource {
   readonly container: docker.Container;
 
@@ -37,10 +47,15 @@ export class ServiceContainer extends pulumi.ComponentResource {
           env: args.env,
           healthPort: args.healthPort,
           ...(args.command === undefined ? {} : { command: args.command }),
+          memoryMb: args.memoryMb,
         }),
-        ports: args.publishOn === undefined ? [] : [{ internal: args.healthPort, external: args.publishOn }],
+        ports:
+          args.publish === undefined
+            ? []
+            : [{ internal: args.healthPort, external: args.publish.port, ip: args.publish.host }],
         // Not measured: a Node service is healthy within seconds of start; two minutes, twice Docker's default.
         waitTimeout: 120,
+        logRotation: args.logRotation,
         // The services drain within 8 s of SIGTERM; give them Docker's usual 10.
         stopGraceSeconds: 10,
       },

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { ticdcContainerSpec } from "../lib/container-specs.ts";
+import { ticdcContainerSpec, type LogRotation } from "../lib/container-specs.ts";
 import { SERVER_STOP_GRACE_SECONDS, dataVolume, loopbackPort, serverContainer } from "../lib/docker.ts";
 import { childOf } from "../lib/options.ts";
 import { PORTS } from "../lib/topology.ts";
@@ -16,6 +16,8 @@ export interface TicdcArgs {
   readonly publishApi?: boolean;
   /** Leave the data volume in Docker when the stack is destroyed. Default false. */
   readonly keepData?: boolean;
+  /** How its containers' logs are rotated (config logMaxSize, logMaxFiles). */
+  readonly logRotation: LogRotation;
 }
 
 /** A TiCDC server capturing changes from the cluster's TiKV stores (through PD). */
@@ -43,6 +45,7 @@ export class Ticdc extends pulumi.ComponentResource {
         // Not measured: TiCDC must reach PD and win the owner election before /api/v2/health answers;
         // three times Docker's default wait of 60 s.
         waitTimeout: 180,
+        logRotation: args.logRotation,
         stopGraceSeconds: SERVER_STOP_GRACE_SECONDS,
       },
       childOf(this, opts),

@@ -1,7 +1,12 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { pdContainerSpec, tidbContainerSpec, tikvContainerSpec } from "../lib/container-specs.ts";
+import {
+  pdContainerSpec,
+  tidbContainerSpec,
+  tikvContainerSpec,
+  type LogRotation,
+} from "../lib/container-specs.ts";
 import {
   SERVER_STOP_GRACE_SECONDS,
   SLOW_START_WAIT_SECONDS,
@@ -35,6 +40,8 @@ export interface TidbClusterArgs {
   readonly publishTidb?: boolean;
   /** Leave the data volumes in Docker when Pulumi deletes them. Default false. */
   readonly keepData?: boolean;
+  /** How its containers' logs are rotated (config logMaxSize, logMaxFiles). */
+  readonly logRotation: LogRotation;
 }
 
 /**
@@ -100,6 +107,7 @@ export class TidbCluster extends pulumi.ComponentResource {
             spec: pdContainerSpec({ index: i }),
             volume: volume(pdName(i)),
             waitTimeout: SLOW_START_WAIT_SECONDS,
+            logRotation: args.logRotation,
             stopGraceSeconds: SERVER_STOP_GRACE_SECONDS,
           },
           // PD i joins through PDs 0..i-1, so they must serve first; one PD joins at a time, and a change
@@ -127,6 +135,7 @@ export class TidbCluster extends pulumi.ComponentResource {
             }),
             volume: volume(tikvName(i)),
             waitTimeout: SLOW_START_WAIT_SECONDS,
+            logRotation: args.logRotation,
             stopGraceSeconds: SERVER_STOP_GRACE_SECONDS,
           },
           // TiKV registers with PD at start, so every PD must serve first. TiKV i waits for TiKV i-1, so a
@@ -171,6 +180,7 @@ export class TidbCluster extends pulumi.ComponentResource {
         spec: tidbContainerSpec({ pd, memoryMb: args.tidbMemoryMb }),
         ports: args.publishTidb === true ? [loopbackPort(PORTS.tidb)] : [],
         waitTimeout: SLOW_START_WAIT_SECONDS,
+        logRotation: args.logRotation,
         stopGraceSeconds: SERVER_STOP_GRACE_SECONDS,
       },
       // TiDB bootstraps its system tables in TiKV and exits if no store is up; and max-replicas must be

@@ -21,6 +21,11 @@ export interface ServiceDeploymentArgs {
   readonly env: pulumi.Input<EnvVar>[];
   /** The HTTP port it listens on; named in the pod so probes, the Service and monitors refer to it by name. */
   readonly port: { readonly name: string; readonly number: number };
+  /**
+   * A second named port, for Prometheus only: the PodMonitor scrapes it by name, and neither the Service nor
+   * the Ingress exposes it. Default none (the consumer's one port is its metrics port).
+   */
+  readonly metricsPort?: { readonly name: string; readonly number: number };
   readonly readinessProbe: Probe;
   readonly livenessProbe: Probe;
   readonly resources: k8s.types.input.core.v1.ResourceRequirements;
@@ -78,7 +83,9 @@ export class ServiceDeployment extends pulumi.ComponentResource {
                   name: args.role,
                   image: args.image,
                   imagePullPolicy: args.imagePullPolicy,
-                  ports: [{ name: args.port.name, containerPort: args.port.number, protocol: "TCP" }],
+                  ports: [args.port, ...(args.metricsPort === undefined ? [] : [args.metricsPort])].map(
+                    (port) => ({ name: port.name, containerPort: port.number, protocol: "TCP" }),
+                  ),
                   env: args.env,
                   readinessProbe: args.readinessProbe,
                   livenessProbe: args.livenessProbe,

@@ -11,6 +11,7 @@ import { dlqTopicOf } from "@tidbstack/service-kit/contracts";
 import type { StackConfig } from "../config.ts";
 import { repositoryRoot } from "../lib/paths.ts";
 import {
+  API_METRICS_PORT,
   API_PORT,
   apiEnvironment,
   CONSUMER_METRICS_PORT,
@@ -63,6 +64,8 @@ const JOB_TIMEOUT_SECONDS = 600;
 
 /** Named container ports, referred to by probes, Services and PodMonitors. */
 const API_HTTP = { name: "http", number: API_PORT } as const;
+/** The API's /metrics: named in its pods for the PodMonitor, exposed by neither its Service nor its Ingress. */
+const API_METRICS = { name: "metrics", number: API_METRICS_PORT } as const;
 const CONSUMER_HTTP = { name: "metrics", number: CONSUMER_METRICS_PORT } as const;
 
 /**
@@ -169,7 +172,7 @@ export function deployKubernetes(
     tidbOperatorNamespace: TIDB_OPERATOR_NAMESPACE,
     publicPorts: [{ role: "api", port: API_HTTP.number }],
     metricsPorts: [
-      { role: "api", port: API_HTTP.number },
+      { role: "api", port: API_METRICS.number },
       { role: "consumer", port: CONSUMER_HTTP.number },
     ],
     prometheus: kube.prometheusOperator,
@@ -271,6 +274,7 @@ export function deployKubernetes(
         { DB_PASSWORD: secrets.apiDb },
       ),
       port: API_HTTP,
+      metricsPort: API_METRICS,
       // Ready only while TiDB answers (the API's /ready runs SELECT 1): the Service skips a pod that
       // cannot serve logins.
       readinessProbe: httpProbe("/ready", API_HTTP.name, { periodSeconds: 5, failureThreshold: 3 }),
@@ -355,7 +359,7 @@ export function deployKubernetes(
       namespace: ns,
       tidbCluster: name,
       services: [
-        { role: "api", port: API_HTTP.name },
+        { role: "api", port: API_METRICS.name },
         { role: "consumer", port: CONSUMER_HTTP.name },
       ],
       release: kube.prometheusRelease,

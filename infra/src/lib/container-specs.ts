@@ -1,6 +1,6 @@
 /**
  * What each of the stack's containers runs, apart from its image: command, environment, healthcheck, files,
- * user, limits. Pure functions returning plain data: the components turn a spec into a `docker.Container`
+ * user, limits, privileges. Pure functions returning plain data: the components turn a spec into a `docker.Container`
  * (lib/docker.ts), and the container test runs the very same spec with `docker run` (dockerRunFlags), so
  * what is tested is what is deployed.
  *
@@ -54,6 +54,62 @@ export interface Ulimit {
   readonly hard: number;
 }
 
+/** What a container is denied beyond Docker's defaults, in the forms Docker stores (see PROJECT_IMAGE_HARDENING). */
+export interface Hardening {
+  /** A read-only root filesystem: the process cannot change its image. */
+  readonly readOnly: boolean;
+  /** Writable tmpfs mounts on it, path → mount options. */
+  readonly tmpfs: Readonly<Record<string, string>>;
+  /** Capabilities dropped (ALL: every one). */
+  readonly capDrop: readonly string[];
+  /** Docker security options, e.g. no-new-privileges:true. */
+  readonly securityOpts: readonly string[];
+}
+
+/**
+ * Least privilege for every container of the project's own images (the Node services and the one-off
+ * steps): nothing in them writes outside /tmp, binds a port below 1024 or changes user, so they need no
+ * writable image, no capability and no way to gain privileges (setuid binaries are inert).
+ *
+ * Each value is declared in the form Docker Engine 20.10 stores it in the container's HostConfig, which is
+ * what the Docker provider reads back on a refresh (kreuzwerker v4.5.0 resource_docker_container_funcs.go
+ * sets read_only, tmpfs, capabilities and security_opts from HostConfig as is): checked by creating a
+ * container with these flags on Docker 20.10.24 and reading `docker inspect`. ReadonlyRootfs true; Tmpfs
+ * the map exactly as given; CapDrop ["ALL"] (Docker upper-cases it: "all" would read back as "ALL", a diff
+ * on every refresh); SecurityOpt exactly as given, so "no-new-privileges:true" (a bare
+ * "no-new-privileges" is stored bare: either works, as long as it is declared as it is sent).
+ */
+export const PROJECT_IMAGE_HARDENING: Hardening = {
+  readOnly: true,
+  // The one writable path, for anything that asks the OS for a temporary directory: 64 MiB as on the
+  // Kubernetes target; its pages count against the container's memory cap. No executables, no setuid.
+  tmpfs: { "/tmp": "rw,noexec,nosuid,size=64m" },
+  capDrop: ["ALL"],
+  securityOpts: ["no-new-privileges:true"],
+};
+
+/** `docker run` flags for a hardening: how the one-off steps and the container test apply it. */
+export function hardeningFlags(hardening: Hardening): string[] {
+  return [
+    ...(hardening.readOnly ? ["--read-only"] : []),
+    ...Object.entries(hardening.tmpfs).flatMap(([path, options]) => ["--tmpfs", `${path}:${options}`]),
+    ...hardening.capDrop.flatMap((capability) => ["--cap-drop", capability]),
+    ...hardening.securityOpts.flatMap((option) => ["--security-opt", option]),
+  ];
+}
+
+/**
+ * How each container's log is kept: Docker's json-file driver rotated at `maxSize`, keeping `maxFiles`
+ * files, so no container can fill the host's disk with its log (json-file's max-size defaults to -1,
+ * unlimited).
+ */
+export interface LogRotation {
+  /** Size at which a log file is rotated, with Docker's unit k, m or g (e.g. 10m). */
+  readonly maxSize: string;
+  /** Log files kept per container, the current one included. */
+  readonly maxFiles: number;
+}
+
 export interface ContainerSpec<V = string> {
   /** The container's alias on the stack network: how every other container reaches it. */
   readonly alias: string;
@@ -73,6 +129,8 @@ export interface ContainerSpec<V = string> {
   readonly ulimits: readonly Ulimit[];
   /** Memory cap in MiB; undefined for none. */
   readonly memoryMb?: number;
+  /** Privileges taken away; undefined keeps Docker's defaults (the upstream servers' images). */
+  readonly hardening?: Hardening;
 }
 
 const base = (alias: string, healthcheck: Healthcheck) => ({
@@ -211,14 +269,21 @@ export interface ServiceSpecArgs<V> {
   readonly healthPort: number;
   /** Instead of the image's own command: another entry point of the same image. */
   readonly command?: readonly string[];
+  /** Memory cap in MiB (config apiMemoryMb, consumerMemoryMb, purgeMemoryMb). */
+  readonly memoryMb: number;
 }
 
-/** One of the stack's own Node services, as the image's non-root user, healthy when its /health is. */
+/**
+ * One of the stack's own Node services, as the image's non-root user, hardened, within its memory cap,
+ * healthy when its /health is.
+ */
 export function serviceContainerSpec<V>(args: ServiceSpecArgs<V>): ContainerSpec<V> {
   return {
     ...base(args.alias, nodeHttpHealth(args.healthPort)),
     env: args.env,
     ...(args.command === undefined ? {} : { command: args.command }),
+    memoryMb: args.memoryMb,
+    hardening: PROJECT_IMAGE_HARDENING,
   };
 }
 
@@ -248,5 +313,6 @@ export function dockerRunFlags(spec: ContainerSpec): string[] {
       ? []
       : ["--memory", `${spec.memoryMb}m`, "--memory-swap", `${spec.memoryMb}m`]),
     ...(spec.user === undefined ? [] : ["--user", spec.user]),
+    ...(spec.hardening === undefined ? [] : hardeningFlags(spec.hardening)),
   ];
 }

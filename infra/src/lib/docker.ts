@@ -1,6 +1,11 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { ContainerSpec } from "./container-specs.ts";
+import {
+  type ContainerSpec,
+  hardeningFlags,
+  type LogRotation,
+  PROJECT_IMAGE_HARDENING,
+} from "./container-specs.ts";
 
 /** Docker's `KEY=value` list from a map whose values may be secret Outputs; secrecy carries over. */
 export function envList(env: Readonly<Record<string, pulumi.Input<string>>>): pulumi.Output<string[]> {
@@ -18,6 +23,17 @@ export const loopbackPort = (port: number, external = port) => ({
   internal: port,
   external,
   ip: "127.0.0.1",
+});
+
+/**
+ * The provider's `logDriver`/`logOpts` for a rotation. Docker stores the options as given (all strings) and
+ * the provider reads them back from HostConfig.LogConfig (checked on Docker 20.10.24 with `docker inspect`:
+ * {"Type":"json-file","Config":{"max-file":"3","max-size":"10m"}}); a daemon with log-opts of its own in
+ * daemon.json merges them in, which would then show as a change on refresh.
+ */
+const logInputs = (rotation: LogRotation) => ({
+  logDriver: "json-file",
+  logOpts: { "max-size": rotation.maxSize, "max-file": String(rotation.maxFiles) },
 });
 
 /**
@@ -64,6 +80,8 @@ export interface ServerContainerArgs {
   readonly waitTimeout: number;
   /** Seconds Docker waits after SIGTERM before SIGKILL; default: the provider's. */
   readonly stopGraceSeconds?: number;
+  /** How its log is rotated: required, so no container of the stack is declared without. */
+  readonly logRotation: LogRotation;
 }
 
 /**
@@ -91,6 +109,17 @@ function specInputs(spec: ContainerSpec<pulumi.Input<string>>, volumeName: pulum
     // with a memory cap gets it.
     memorySwap: spec.memoryMb,
     healthcheck: { ...spec.healthcheck, tests: [...spec.healthcheck.tests] },
+    ...hardeningInputs(spec.hardening),
+  };
+}
+
+/** The provider's inputs for a hardening (see PROJECT_IMAGE_HARDENING for their forms); unset without one. */
+function hardeningInputs(hardening: ContainerSpec["hardening"]) {
+  return {
+    readOnly: hardening?.readOnly,
+    tmpfs: hardening === undefined ? undefined : { ...hardening.tmpfs },
+    capabilities: hardening === undefined ? undefined : { drops: [...hardening.capDrop] },
+    securityOpts: hardening === undefined ? undefined : [...hardening.securityOpts],
   };
 }
 
@@ -128,7 +157,12 @@ export function serverContainer(
       ulimits: inputs.ulimits,
       memory: inputs.memory,
       memorySwap: inputs.memorySwap,
+      readOnly: inputs.readOnly,
+      tmpfs: inputs.tmpfs,
+      capabilities: inputs.capabilities,
+      securityOpts: inputs.securityOpts,
       healthcheck: inputs.healthcheck,
+      ...logInputs(args.logRotation),
       restart: "unless-stopped",
       wait: true,
       waitTimeout: args.waitTimeout,
@@ -174,7 +208,11 @@ export interface OneOffRun {
   readonly environment: Readonly<Record<string, pulumi.Input<string>>>;
 }
 
-/** `docker run --rm` of one of the stack's images on the stack network: reaches internal services unpublished. */
+/**
+ * `docker run --rm` of one of the stack's images on the stack network: reaches internal services
+ * unpublished. Hardened as the services are (PROJECT_IMAGE_HARDENING). Its log goes with the container,
+ * which --rm removes when the step ends, so it needs no rotation.
+ */
 export function oneOffRun(spec: OneOffContainer): OneOffRun {
   const secretEnv = spec.secretEnv ?? {};
   const command = pulumi.all([spec.networkName, spec.image, spec.env]).apply(([network, image, env]) => {
@@ -185,6 +223,7 @@ export function oneOffRun(spec: OneOffContainer): OneOffRun {
     return [
       "docker run --rm --network",
       shellQuote(network),
+      ...hardeningFlags(PROJECT_IMAGE_HARDENING).map(shellQuote),
       ...flags,
       shellQuote(image),
       ...spec.command.map(shellQuote),

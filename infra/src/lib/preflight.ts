@@ -1,11 +1,12 @@
 /**
  * What makes a first `pulumi up` fail late, checked before Pulumi starts (`npm run up` runs it): an engine too
  * old for the program, too little memory or disk for the configured caps, a host port already taken, a host
- * or a Docker daemon whose open-file ceiling is below what TiKV's container asks for. Pure: the facts about the host are
- * gathered by scripts/preflight.ts and passed in, so every rule is unit tested.
+ * or a Docker daemon whose open-file ceiling is below what TiKV's container asks for. It also warns, without
+ * refusing, about a setting that exposes the stack. Pure: the facts about the host are gathered by
+ * scripts/preflight.ts and passed in, so every rule is unit tested.
  */
-
 import { TIKV_MIN_NOFILE } from "./container-specs.ts";
+import { isLoopback } from "./host-address.ts";
 
 /** The Docker Engine API the program needs: 1.41 is Docker 20.10, Debian 12's `docker.io`. */
 export const MIN_ENGINE_API = "1.41";
@@ -14,15 +15,17 @@ export const MIN_ENGINE_RELEASE = "20.10";
 /**
  * Memory the processes without a cap are given room for, in MiB. These are allowances chosen for the
  * check, not measurements: PD and TiCDC at their idle footprint with headroom, Kafka's JVM beyond its heap,
- * each Node service, and Prometheus with Grafana.
+ * and Prometheus with Grafana.
  */
 export const MEMORY_ALLOWANCE_MB = {
   pd: 256,
   ticdc: 512,
   kafkaOffHeap: 256,
-  nodeService: 128,
   monitoring: 512,
 } as const;
+
+/** The seed admin's password `npm run up` sets on a new stack, documented in the README: known to anyone. */
+export const SEED_ADMIN_PASSWORD = "temp-password";
 
 /** Free disk the check asks for, in MiB: room for the images on a first pull and for data to grow. */
 export const MIN_FREE_DISK_MB = 10 * 1024;
@@ -38,8 +41,12 @@ export interface PreflightSettings {
   readonly monitoring: boolean;
   /** The open-file limit the program gives each TiKV container. */
   readonly tikvNofile: number;
-  /** How many Node service containers the stack runs (API, consumer, purge...). */
-  readonly nodeServices: number;
+  /** The memory caps of the Node service containers (API, consumer, purge), summed, in MiB. */
+  readonly serviceMemoryMb: number;
+  /** The host address the API is published on (config apiHost). */
+  readonly apiHost: string;
+  /** Whether adminPassword is still SEED_ADMIN_PASSWORD. */
+  readonly adminPasswordIsSeed: boolean;
 }
 
 export interface HostFacts {
@@ -70,7 +77,7 @@ export function memoryNeededMb(settings: PreflightSettings): number {
     allowance.kafkaOffHeap +
     settings.pdCount * allowance.pd +
     allowance.ticdc +
-    settings.nodeServices * allowance.nodeService +
+    settings.serviceMemoryMb +
     (settings.monitoring ? allowance.monitoring : 0)
   );
 }
@@ -133,6 +140,17 @@ export function preflightProblems(settings: PreflightSettings, facts: HostFacts)
     );
   }
   return problems;
+}
+
+/**
+ * What the configuration exposes, one line each with the command that closes it; empty when nothing is.
+ * Warnings, not problems: publishing the API further is a choice, the seed password with it is not.
+ */
+export function preflightWarnings(settings: PreflightSettings): string[] {
+  if (isLoopback(settings.apiHost) || !settings.adminPasswordIsSeed) return [];
+  return [
+    `warning: the API is published on ${settings.apiHost}:${settings.apiPort} (apiHost), beyond this machine, and the seed admin's password is still the documented "${SEED_ADMIN_PASSWORD}": set another with node_modules/.bin/pulumi config set --secret adminPassword '<new password>' and run npm run up again`,
+  ];
 }
 
 export interface TopologyChange {

@@ -24,6 +24,7 @@ type Among<All extends string, Some extends All> = Some;
 export const API_PORT = SERVICE_PORTS.api;
 export const CONSUMER_METRICS_PORT = SERVICE_PORTS.consumerMetrics;
 export const PURGE_METRICS_PORT = SERVICE_PORTS.purgeMetrics;
+export const API_METRICS_PORT = SERVICE_PORTS.apiMetrics;
 /** The API's own database account; the migration step creates it with least privilege. */
 export const API_DB_USER = "api";
 /** The token purge's account: SELECT and DELETE on tokens only, created by the migration step. */
@@ -78,6 +79,7 @@ export interface ApiEnvSettings<S> extends DbEnvSettings<S> {
 export function apiEnvironment<S>(settings: ApiEnvSettings<S>): ApiEnv<S> {
   return {
     PORT: String(API_PORT),
+    METRICS_PORT: String(API_METRICS_PORT),
     ...dbEnvironment(settings, API_DB_USER),
     TOKEN_TTL_SECONDS: String(settings.tokenTtlSeconds),
     LOGIN_RATE_LIMIT_PER_MINUTE: String(settings.loginRateLimitPerMinute),

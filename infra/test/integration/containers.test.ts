@@ -4,7 +4,9 @@
  * healthchecks, uploads and data volumes, translated to `docker create` flags by the program's own
  * dockerRunFlags. Kafka and Prometheus run on lab images laid out like apache/kafka and prom/prometheus;
  * the migration runs as the program's one-off container; the API, the consumer and the token purge run with
- * the program's environments against a MariaDB standing in for TiDB. Every container is awaited as the program awaits
+ * the program's environments and default memory caps against a MariaDB standing in for TiDB. Every
+ * container of the project's images (services and one-off steps) runs hardened as the program runs it:
+ * read-only root filesystem, no capabilities, no-new-privileges. Every container is awaited as the program awaits
  * it: until Docker reports its own healthcheck healthy. Base images are the lab images of
  * scripts/lab/build.sh (no registry here); everything created is labelled and removed afterwards.
  */
@@ -15,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import * as pulumi from "@pulumi/pulumi";
 import {
   docker,
   dockerAvailable,
@@ -33,10 +36,13 @@ import { consumerGroupOf, dlqTopicOf } from "@tidbstack/service-kit/contracts";
 import { rowMessage } from "@tidbstack/consumer/test/fixtures";
 import { FakeTicdc } from "@tidbstack/ops/test/fakes/ticdc";
 import { clusterIdFor } from "../../src/components/kafka.ts";
+import { loadStackConfig } from "../../src/config.ts";
 import {
   type ContainerSpec,
   dockerRunFlags,
+  hardeningFlags,
   kafkaContainerSpec,
+  PROJECT_IMAGE_HARDENING,
   prometheusContainerSpec,
   serviceContainerSpec,
 } from "../../src/lib/container-specs.ts";
@@ -94,6 +100,10 @@ const SECRETS = migrationSecretEnvironment({
 });
 /** How long the program's `wait` allows each container (waitTimeout in infra/src/components). */
 const WAIT_MS = { kafka: 180_000, service: 120_000, prometheus: 120_000 };
+/** The program's defaults, for what the specs take from the config (the services' memory caps). */
+const DEFAULTS = loadStackConfig({ get: () => undefined, getSecret: () => pulumi.secret("") });
+/** How the program runs every one-off step of its images (lib/docker.ts oneOffRun). */
+const HARDENED = hardeningFlags(PROJECT_IMAGE_HARDENING);
 /** The Kafka tools run from `docker exec` with a small heap of their own, as the program's probe does. */
 const KAFKA_TOOL_ENV = ["--env", "KAFKA_HEAP_OPTS=-Xms32m -Xmx128m"];
 
@@ -259,6 +269,7 @@ describe(
         network,
         "--add-host",
         `ticdc:${relay.gateway}`,
+        ...HARDENED,
         ...Object.entries(changefeedEnvironment(CHANGEFEED)).flatMap(([key, value]) => [
           "-e",
           `${key}=${value}`,
@@ -276,6 +287,7 @@ describe(
           ...LABEL,
           "--network",
           network,
+          ...HARDENED,
           ...Object.entries(
             migrationEnvironment({ database: "appdb", adminEmail: "admin@test.com" }),
           ).flatMap(([key, value]) => ["-e", `${key}=${value}`]),
@@ -298,6 +310,7 @@ describe(
             logLevel: "info",
           }),
           healthPort: API_PORT,
+          memoryMb: DEFAULTS.serviceMemoryMb.api,
         }),
         images.api,
         network,
@@ -309,6 +322,7 @@ describe(
           alias: "consumer",
           env: consumerEnvironment({ topic: TOPIC, groupId: consumerGroupOf(TOPIC), logLevel: "info" }),
           healthPort: CONSUMER_METRICS_PORT,
+          memoryMb: DEFAULTS.serviceMemoryMb.consumer,
         }),
         images.consumer,
         network,
@@ -328,6 +342,7 @@ describe(
             logLevel: "info",
           }),
           healthPort: PURGE_METRICS_PORT,
+          memoryMb: DEFAULTS.serviceMemoryMb.purge,
         }),
         images.api,
         network,
@@ -402,6 +417,8 @@ describe(
     it("the API answers through its published port: health, readiness, login with the seed admin, /me and logout", async () => {
       assert.deepEqual(await (await fetch(`${apiUrl}/health`)).json(), { status: "ok" });
       assert.deepEqual(await (await fetch(`${apiUrl}/ready`)).json(), { status: "ready" });
+      // Its metrics are on a port of its own, which Prometheus reads in the network (see below).
+      assert.equal((await fetch(`${apiUrl}/metrics`)).status, 404);
       const login = await fetch(`${apiUrl}/login`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -525,6 +542,59 @@ describe(
           );
         }
       }
+    });
+
+    it("the services run hardened as the program declares them: read-only, no capabilities, no-new-privileges, within their memory caps", async () => {
+      const caps = DEFAULTS.serviceMemoryMb;
+      const expected = [
+        [containers.api, caps.api],
+        [containers.consumer, caps.consumer],
+        [containers.purge, caps.purge],
+      ] as const;
+      for (const [container, memoryMb] of expected) {
+        const hostConfig = JSON.parse(
+          await docker(["inspect", "--format", "{{json .HostConfig}}", container]),
+        ) as { ReadonlyRootfs: boolean; CapDrop: string[]; SecurityOpt: string[]; Memory: number };
+        assert.equal(hostConfig.ReadonlyRootfs, true, container);
+        assert.deepEqual(hostConfig.CapDrop, ["ALL"], container);
+        assert.deepEqual(hostConfig.SecurityOpt, ["no-new-privileges:true"], container);
+        assert.equal(hostConfig.Memory, memoryMb * 1024 * 1024, container);
+        // What the kernel enforces on the service's own process (PID 1).
+        const status = await docker(["exec", container, "cat", "/proc/1/status"]);
+        assert.match(status, /^NoNewPrivs:\s+1$/m, container);
+        assert.match(status, /^CapEff:\s+0{16}$/m, container);
+        assert.match(status, /^CapBnd:\s+0{16}$/m, container);
+        const usage = await docker(["stats", "--no-stream", "--format", "{{.MemUsage}}", container]);
+        report.push(`${container.replace(`${NAME}-`, "")} memory ${usage}`);
+      }
+    });
+
+    it("writing to the root filesystem fails inside every service, and /tmp is their only writable place", async () => {
+      for (const container of services()) {
+        for (const path of ["/app/written", "/written"]) {
+          await assert.rejects(
+            docker(["exec", container, "node", "-e", `require("fs").writeFileSync("${path}", "x")`]),
+            /EROFS|read-only file system/i,
+            `${container} wrote ${path}`,
+          );
+        }
+        await docker(["exec", container, "node", "-e", `require("fs").writeFileSync("/tmp/written", "x")`]);
+      }
+    });
+
+    it("an ops command runs hardened as the program runs its steps, and cannot write its image either", async () => {
+      // The changefeed step above already ran hardened (it created the topics); here the same flags, asked.
+      const run = (script: string) =>
+        docker(["run", "--rm", ...LABEL, ...HARDENED, images.ops, "node", "-e", script]);
+      await assert.rejects(
+        run(`require("fs").writeFileSync("/app/written", "x")`),
+        /EROFS|read-only file system/i,
+      );
+      const status = await run(
+        `process.stdout.write(require("fs").readFileSync("/proc/self/status", "utf8"))`,
+      );
+      assert.match(status, /^NoNewPrivs:\s+1$/m);
+      assert.match(status, /^CapEff:\s+0{16}$/m);
     });
 
     it("each runs as its image's non-root user: node for the project's images, appuser for Kafka, nobody for Prometheus", async () => {

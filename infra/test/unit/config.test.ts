@@ -70,6 +70,14 @@ describe("stack config", () => {
     [{ pdCount: "4" }, "pdCount", /use 1, 3 or 5/],
     [{ imagePlatform: "arm64" }, "imagePlatform", /linux\/amd64.*remove it to build for this machine/],
     [{ imagePlatform: "linux/arm64 --squash" }, "imagePlatform", /platform like/],
+    [{ apiHost: "localhost" }, "apiHost", /IPv4 address: 127\.0\.0\.1 \(this machine only\), 0\.0\.0\.0/],
+    [{ apiHost: "::" }, "apiHost", /IPv4 address/],
+    [{ apiMemoryMb: "64" }, "apiMemoryMb", /from 128 to 65536/],
+    [{ consumerMemoryMb: "lots" }, "consumerMemoryMb", /must be a number/],
+    [{ purgeMemoryMb: "127" }, "purgeMemoryMb", /from 128/],
+    [{ logMaxSize: "10MB" }, "logMaxSize", /unit k, m or g/],
+    [{ logMaxSize: "0m" }, "logMaxSize", /unit k, m or g/],
+    [{ logMaxFiles: "0" }, "logMaxFiles", /from 1 to 100/],
   ];
   itRefusesEach(load, invalid);
 

@@ -408,7 +408,11 @@ describe("the Kubernetes target with the default config", () => {
     });
     const c = container(api);
     assert.equal(c.image, "tidbstack-api:local");
-    assert.deepEqual(c.ports, [{ name: "http", containerPort: 3000, protocol: "TCP" }]);
+    // Its /metrics has a port of its own, named for the PodMonitor; the Service below exposes only http.
+    assert.deepEqual(c.ports, [
+      { name: "http", containerPort: 3000, protocol: "TCP" },
+      { name: "metrics", containerPort: 9466, protocol: "TCP" },
+    ]);
     assert.deepEqual(c.readinessProbe, {
       httpGet: { path: "/ready", port: "http" },
       timeoutSeconds: 2,
@@ -723,7 +727,7 @@ describe("the Kubernetes target with an Ingress and the Prometheus Operator", ()
     );
   });
 
-  it("scrapes the API and the consumer with job labels api and consumer, as the alert rules select", () => {
+  it("scrapes the API and the consumer on their ports named metrics, with job labels api and consumer, as the alert rules select", () => {
     const services = one(run, T.podMonitor, "tidbstack-monitoring-services");
     assert.equal(spec(services)["jobLabel"], "app.kubernetes.io/name");
     assert.deepEqual(spec(services)["selector"], {
@@ -732,7 +736,7 @@ describe("the Kubernetes target with an Ingress and the Prometheus Operator", ()
     });
     assert.deepEqual(
       (spec(services)["podMetricsEndpoints"] as Inputs[]).map((e) => e["port"]),
-      ["http", "metrics"],
+      ["metrics"],
     );
     for (const role of ["api", "consumer"]) {
       assert.equal(metadata(deployment(run, role)).labels?.["app.kubernetes.io/name"], role);

@@ -7,6 +7,7 @@ import {
   MIN_FREE_DISK_MB,
   preflightProblems,
   type PreflightSettings,
+  preflightWarnings,
   versionAtLeast,
 } from "../../src/lib/preflight.ts";
 
@@ -20,7 +21,10 @@ const SETTINGS: PreflightSettings = {
   grafanaPort: 3001,
   monitoring: true,
   tikvNofile: 65536,
-  nodeServices: 3,
+  serviceMemoryMb: 384 + 384 + 192,
+  // What a new stack has: the API on this machine only, the seed admin with the documented password.
+  apiHost: "127.0.0.1",
+  adminPasswordIsSeed: true,
 };
 
 const FIT: HostFacts = {
@@ -109,6 +113,39 @@ describe("preflight", () => {
     assert.match(problems[0] ?? "", /rootless Docker/);
     assert.match(problems[0] ?? "", /pulumi config set tikvNofile <n>, .* at least 4096/);
     assert.deepEqual(preflightProblems(SETTINGS, { ...FIT, daemonNofile: "unknown" }), []);
+  });
+
+  it("counts the Node services' memory caps", () => {
+    assert.equal(
+      memoryNeededMb({ ...SETTINGS, serviceMemoryMb: 2000 }) -
+        memoryNeededMb({ ...SETTINGS, serviceMemoryMb: 1000 }),
+      1000,
+    );
+  });
+
+  it("warns, in one line with the command that sets another password, when the API is published beyond this machine with the seed password", () => {
+    for (const apiHost of ["0.0.0.0", "192.168.1.20"]) {
+      const warnings = preflightWarnings({ ...SETTINGS, apiHost });
+      assert.equal(warnings.length, 1, apiHost);
+      assert.match(
+        warnings[0] ?? "",
+        new RegExp(`published on ${apiHost.replace(/\./g, "\\.")}:3000 \\(apiHost\\)`),
+      );
+      assert.match(warnings[0] ?? "", /"temp-password"/);
+      assert.match(
+        warnings[0] ?? "",
+        /node_modules\/\.bin\/pulumi config set --secret adminPassword '<new password>'/,
+      );
+      assert.ok(!(warnings[0] ?? "").includes("\n"), "one line");
+    }
+    // Not a refusal: the host checks still pass.
+    assert.deepEqual(preflightProblems({ ...SETTINGS, apiHost: "0.0.0.0" }, FIT), []);
+  });
+
+  it("does not warn on this machine only, nor once the seed password is changed", () => {
+    assert.deepEqual(preflightWarnings(SETTINGS), []);
+    assert.deepEqual(preflightWarnings({ ...SETTINGS, apiHost: "127.0.0.2" }), []);
+    assert.deepEqual(preflightWarnings({ ...SETTINGS, apiHost: "0.0.0.0", adminPasswordIsSeed: false }), []);
   });
 
   it("describes a change of the cluster's shape, and nothing when the shape is kept", () => {

@@ -259,7 +259,7 @@ describe("the stack with the default config", () => {
     assert.deepEqual(mounts("tidbstack-kafka"), ["tidbstack-kafka-data:/var/lib/kafka/data"]);
   });
 
-  it("publishes only the API to the network; Grafana on the loopback interface only", () => {
+  it("publishes nothing beyond this machine: the API and Grafana on the loopback interface only", () => {
     const published = run
       .ofType(CONTAINER)
       .flatMap((c) =>
@@ -268,7 +268,10 @@ describe("the stack with the default config", () => {
         ),
       )
       .sort();
-    assert.deepEqual(published, ["tidbstack-api all:3000", "tidbstack-monitoring-grafana 127.0.0.1:3001"]);
+    assert.deepEqual(published, [
+      "tidbstack-api 127.0.0.1:3000",
+      "tidbstack-monitoring-grafana 127.0.0.1:3001",
+    ]);
   });
 
   it("gives the API exactly its documented environment, with its own least-privilege account", () => {
@@ -282,6 +285,7 @@ describe("the stack with the default config", () => {
       "LOGIN_RATE_LIMIT_PER_MINUTE",
       "LOGIN_RATE_LIMIT_STORE",
       "LOG_LEVEL",
+      "METRICS_PORT",
       "PORT",
       "TOKEN_TTL_SECONDS",
       "TRUST_PROXY",
@@ -292,6 +296,7 @@ describe("the stack with the default config", () => {
     assert.equal(env["DB_USER"], "api");
     assert.equal(env["DB_PASSWORD"], DEFAULT_SECRETS.apiDbPassword);
     assert.equal(env["DB_NAME"], "appdb");
+    assert.equal(env["METRICS_PORT"], "9466");
   });
 
   it("gives the consumer exactly its documented environment, on Kafka's in-network listener", () => {
@@ -331,7 +336,7 @@ describe("the stack with the default config", () => {
     const remove = String(run.byName("tidbstack-changefeed-appdb-to-kafka", COMMAND).inputs["delete"]);
     assert.equal(
       remove,
-      "docker run --rm --network tidbstack-net -e TICDC_URL=http://ticdc:8300 -e CHANGEFEED_ID=appdb-to-kafka tidbstack-ops:local node ops/dist/main.js changefeed delete",
+      "docker run --rm --network tidbstack-net --read-only --tmpfs /tmp:rw,noexec,nosuid,size=64m --cap-drop ALL --security-opt no-new-privileges:true -e TICDC_URL=http://ticdc:8300 -e CHANGEFEED_ID=appdb-to-kafka tidbstack-ops:local node ops/dist/main.js changefeed delete",
     );
   });
 
@@ -446,7 +451,8 @@ describe("the stack with the default config", () => {
         "tikv tikv:20180",
         "tidb tidb:10080",
         "ticdc ticdc:8300",
-        "api api:3000",
+        // The API's metrics port, in the network: its published port answers /metrics with a 404.
+        "api api:9466",
         "consumer consumer:9464",
         "purge purge:9465",
       ],
@@ -581,7 +587,7 @@ describe("the stack with exposeInternalPorts", () => {
       )
       .sort();
     assert.deepEqual(published, [
-      "tidbstack-api all:3000",
+      "tidbstack-api 127.0.0.1:3000",
       "tidbstack-kafka 127.0.0.1:9092",
       "tidbstack-monitoring-grafana 127.0.0.1:3001",
       "tidbstack-monitoring-prometheus 127.0.0.1:9090",
@@ -684,11 +690,13 @@ describe("the containers the program declares", () => {
           logLevel: "info",
         }),
         healthPort: 3000,
+        memoryMb: 384,
       }),
       "tidbstack-consumer": serviceContainerSpec({
         alias: "consumer",
         env: consumerEnvironment({ topic: "appdb-cdc", groupId: "appdb-cdc-consumer", logLevel: "info" }),
         healthPort: 9464,
+        memoryMb: 384,
       }),
       "tidbstack-purge": serviceContainerSpec({
         alias: "purge",
@@ -702,6 +710,7 @@ describe("the containers the program declares", () => {
           logLevel: "info",
         }),
         healthPort: 9465,
+        memoryMb: 192,
       }),
     };
     assert.deepEqual(
@@ -738,6 +747,10 @@ describe("the containers the program declares", () => {
       assert.deepEqual(c.inputs["ulimits"] ?? [], spec.ulimits, c.name);
       assert.equal(c.inputs["memory"], spec.memoryMb, c.name);
       assert.equal(c.inputs["user"], spec.user, c.name);
+      assert.equal(c.inputs["readOnly"], spec.hardening?.readOnly, c.name);
+      assert.deepEqual(c.inputs["tmpfs"], spec.hardening?.tmpfs, c.name);
+      assert.deepEqual(c.inputs["capabilities"], spec.hardening && { drops: spec.hardening.capDrop }, c.name);
+      assert.deepEqual(c.inputs["securityOpts"], spec.hardening?.securityOpts, c.name);
       assert.deepEqual(aliases(c), [spec.alias], c.name);
       assert.deepEqual(
         ((c.inputs["volumes"] as { containerPath: string }[] | undefined) ?? []).map((v) => v.containerPath),

@@ -1,4 +1,4 @@
-import { API_PORT, CONSUMER_METRICS_PORT, PURGE_METRICS_PORT } from "../service-env.ts";
+import { API_METRICS_PORT, CONSUMER_METRICS_PORT, PURGE_METRICS_PORT } from "../service-env.ts";
 import { pdName, PORTS, range, tikvName } from "../topology.ts";
 
 export const PROMETHEUS_PORT = 9090;
@@ -36,7 +36,7 @@ export function prometheusConfig(topology: ScrapeTopology): Record<string, unkno
       ),
       job("tidb", [`tidb:${PORTS.tidbStatus}`]),
       job("ticdc", [`ticdc:${PORTS.ticdc}`]),
-      job("api", [`api:${API_PORT}`]),
+      job("api", [`api:${API_METRICS_PORT}`]),
       job("consumer", [`consumer:${CONSUMER_METRICS_PORT}`]),
       job("purge", [`purge:${PURGE_METRICS_PORT}`]),
     ],
