@@ -139,11 +139,11 @@ const SLACK_TEXT =
   "{{ range .Alerts }}{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook_url }}\n{{ end }}";
 
 const matcherText = (m: Matcher): string => `${m.name}${m.type}${JSON.stringify(m.value)}`;
-const secretFile = (key: string): string => `${ALERTMANAGER_SECRETS_DIR}/${key}`;
 
 /** Alertmanager's integrations for what is configured; the same for both receivers. */
-function integrations(receivers: AlertReceivers<unknown>): Record<string, unknown> {
+function integrations(receivers: AlertReceivers<unknown>, secretsDir: string): Record<string, unknown> {
   const { email, slack } = receivers;
+  const secretFile = (key: string): string => `${secretsDir}/${key}`;
   return {
     ...(receivers.webhookUrl === undefined
       ? {}
@@ -189,15 +189,23 @@ const timings = (t: RouteTimings) => ({
   repeat_interval: t.repeatInterval,
 });
 
+export interface AlertmanagerFileOptions {
+  /** The routes' timings; default DEFAULT_ROUTING. A test shortens them. */
+  readonly routing?: AlertRouting;
+  /** Where the secret files are; default ALERTMANAGER_SECRETS_DIR (in the container). */
+  readonly secretsDir?: string;
+}
+
 /**
  * Alertmanager's configuration file (JSON is YAML). Anything not a page (a ticket, or a severity nobody
  * declared) takes the ticket route.
  */
 export function alertmanagerConfig(
   receivers: AlertReceivers<unknown>,
-  routing: AlertRouting = DEFAULT_ROUTING,
+  options: AlertmanagerFileOptions = {},
 ): Record<string, unknown> {
-  const connected = integrations(receivers);
+  const routing = options.routing ?? DEFAULT_ROUTING;
+  const connected = integrations(receivers, options.secretsDir ?? ALERTMANAGER_SECRETS_DIR);
   return {
     route: {
       receiver: RECEIVERS.ticket,
@@ -225,8 +233,11 @@ export function alertmanagerConfig(
 }
 
 /** The secret files `alertmanagerConfig` points at, for what is configured. */
-export function alertmanagerSecretFiles<V>(receivers: AlertReceivers<V>): FileUpload<V>[] {
-  return receiverSecrets(receivers).map(([key, value]) => ({ file: secretFile(key), content: value }));
+export function alertmanagerSecretFiles<V>(
+  receivers: AlertReceivers<V>,
+  secretsDir: string = ALERTMANAGER_SECRETS_DIR,
+): FileUpload<V>[] {
+  return receiverSecrets(receivers).map(([key, value]) => ({ file: `${secretsDir}/${key}`, content: value }));
 }
 
 /** The receivers' secret values by key (RECEIVER_SECRET_KEYS), for what is configured. */
