@@ -141,6 +141,12 @@ function localPrometheusConfig(
   };
 }
 
+/** A readiness probe for waitUntilReady: fails until `url` answers 200. */
+const answers200 = (url: string) => async (): Promise<void> => {
+  const response = await fetch(url);
+  if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
+};
+
 const writeJson = (file: string, value: unknown): string => {
   writeFileSync(file, JSON.stringify(value, null, 2));
   return file;
@@ -210,12 +216,7 @@ describe("alerts from the real Prometheus reach the webhook through the real Ale
     );
     processes.push(alertmanager);
     alertmanagerUrl = `http://127.0.0.1:${alertmanagerPort}`;
-    await waitUntilReady(
-      "alertmanager",
-      alertmanager,
-      async () => assert.equal((await fetch(`${alertmanagerUrl}/-/ready`)).status, 200),
-      30_000,
-    );
+    await waitUntilReady("alertmanager", alertmanager, answers200(`${alertmanagerUrl}/-/ready`), 30_000);
 
     const rulesDir = join(dir, "rules");
     mkdirSync(rulesDir);
@@ -245,7 +246,7 @@ describe("alerts from the real Prometheus reach the webhook through the real Ale
     await waitUntilReady(
       "prometheus",
       prometheus,
-      async () => assert.equal((await fetch(`http://127.0.0.1:${prometheusPort}/-/ready`)).status, 200),
+      answers200(`http://127.0.0.1:${prometheusPort}/-/ready`),
       60_000,
     );
   });
