@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Builds the Alertmanager and amtool binaries that the alerting tests run, from the Go module proxy, pinned
 # by the wrapper module scripts/alertmanager/ (the release the stack's image tag defaults to). Source this
-# file (after kube.sh, whose kube_build_tool and kube_module_version it uses) and call
+# file (after kube.sh, whose require_go_toolchain, kube_build_tool and kube_module_version it uses) and call
 #   ensure_alertmanager_binaries <repo root>
 # which exports ALERTMANAGER_BIN and AMTOOL_BIN.
 #
@@ -52,14 +52,7 @@ ensure_alertmanager_binaries() {
   local repo_root=$1
   local wrapper="$repo_root/scripts/alertmanager"
   local module=github.com/prometheus/alertmanager
-  if ! command -v go >/dev/null; then
-    if [ -x /usr/local/go/bin/go ]; then
-      PATH="/usr/local/go/bin:$PATH"
-    else
-      echo "the alerting tests need the Go toolchain (go 1.26 or newer) to build Alertmanager; install it and run again" >&2
-      return 1
-    fi
-  fi
+  require_go_toolchain "building Alertmanager and amtool for the alerting tests" || return 1
   local version
   version=$(kube_module_version "$wrapper/go.mod" "$module")
   if [ -z "$version" ]; then

@@ -39,17 +39,23 @@ kube_build_tool() {
   echo "built $(basename "$output") in $(($(date +%s) - started)) s" >&2
 }
 
+# Puts the Go toolchain on PATH (/usr/local/go/bin, where the official archive installs it, if it is not
+# there already), or says that <what> needs it and fails.
+require_go_toolchain() {
+  local what=$1
+  command -v go >/dev/null && return 0
+  if [ -x /usr/local/go/bin/go ]; then
+    PATH="/usr/local/go/bin:$PATH"
+  else
+    echo "$what needs the Go toolchain (go 1.26 or newer); install it and run again" >&2
+    return 1
+  fi
+}
+
 ensure_kube_binaries() {
   local repo_root=$1
   local wrappers="$repo_root/scripts/kube"
-  if ! command -v go >/dev/null; then
-    if [ -x /usr/local/go/bin/go ]; then
-      PATH="/usr/local/go/bin:$PATH"
-    else
-      echo "the Kubernetes API server tests need the Go toolchain (go 1.26 or newer) to build etcd and kube-apiserver; install it and run again" >&2
-      return 1
-    fi
-  fi
+  require_go_toolchain "building etcd and kube-apiserver for the Kubernetes API server tests" || return 1
   local etcd_version apiserver_version
   etcd_version=$(kube_module_version "$wrappers/etcd/go.mod" go.etcd.io/etcd/server/v3)
   apiserver_version=$(kube_module_version "$wrappers/kube-apiserver/go.mod" k8s.io/kubernetes)

@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
   alertmanagerContainerSpec,
+  type ContainerSpec,
   grafanaContainerSpec,
   prometheusContainerSpec,
 } from "../lib/container-specs.ts";
@@ -59,63 +60,58 @@ export class Monitoring extends pulumi.ComponentResource {
     // Not measured: all three serve within seconds once their image is local; two minutes, twice Docker's default.
     const waitTimeout = 120;
 
-    const prometheusImage = new docker.RemoteImage(
-      `${name}-prometheus-image`,
-      { name: `prom/prometheus:${args.prometheusVersion}`, keepLocally: true },
-      parent,
-    );
-    const prometheus = serverContainer(
-      `${name}-prometheus`,
-      {
-        networkName: args.networkName,
-        image: prometheusImage.imageId,
-        spec: prometheusContainerSpec({
-          pdCount: args.pdCount,
-          tikvCount: args.tikvCount,
-          runbookBaseUrl: args.runbookBaseUrl,
-        }),
-        volume: volume("prometheus"),
-        ports: args.publishPrometheus === true ? [loopbackPort(PROMETHEUS_PORT)] : [],
-        waitTimeout,
-      },
-      childOf(this, opts),
-    );
+    /** One upstream server: its image pulled by tag and kept locally, its container on a volume of its own. */
+    const server = (
+      role: string,
+      image: string,
+      spec: ContainerSpec<pulumi.Input<string>>,
+      ports: docker.types.input.ContainerPort[],
+      options: pulumi.CustomResourceOptions,
+    ) => {
+      const remote = new docker.RemoteImage(
+        `${name}-${role}-image`,
+        { name: image, keepLocally: true },
+        parent,
+      );
+      return serverContainer(
+        `${name}-${role}`,
+        {
+          networkName: args.networkName,
+          image: remote.imageId,
+          spec,
+          volume: volume(role),
+          ports,
+          waitTimeout,
+        },
+        options,
+      );
+    };
 
-    const alertmanagerImage = new docker.RemoteImage(
-      `${name}-alertmanager-image`,
-      { name: `prom/alertmanager:${args.alertmanagerVersion}`, keepLocally: true },
-      parent,
+    const prometheus = server(
+      "prometheus",
+      `prom/prometheus:${args.prometheusVersion}`,
+      prometheusContainerSpec({
+        pdCount: args.pdCount,
+        tikvCount: args.tikvCount,
+        runbookBaseUrl: args.runbookBaseUrl,
+      }),
+      args.publishPrometheus === true ? [loopbackPort(PROMETHEUS_PORT)] : [],
+      childOf(this, opts),
     );
     // Prometheus finds it by its alias whenever it is up, and keeps firing alerts until it is, so neither
     // waits for the other.
-    serverContainer(
-      `${name}-alertmanager`,
-      {
-        networkName: args.networkName,
-        image: alertmanagerImage.imageId,
-        spec: alertmanagerContainerSpec({ receivers: args.receivers }),
-        volume: volume("alertmanager"),
-        ports: [loopbackPort(ALERTMANAGER_PORT, args.alertmanagerPort)],
-        waitTimeout,
-      },
+    server(
+      "alertmanager",
+      `prom/alertmanager:${args.alertmanagerVersion}`,
+      alertmanagerContainerSpec({ receivers: args.receivers }),
+      [loopbackPort(ALERTMANAGER_PORT, args.alertmanagerPort)],
       childOf(this, opts),
     );
-
-    const grafanaImage = new docker.RemoteImage(
-      `${name}-grafana-image`,
-      { name: `grafana/grafana:${args.grafanaVersion}`, keepLocally: true },
-      parent,
-    );
-    serverContainer(
-      `${name}-grafana`,
-      {
-        networkName: args.networkName,
-        image: grafanaImage.imageId,
-        spec: grafanaContainerSpec({ adminPassword: args.grafanaAdminPassword }),
-        volume: volume("grafana"),
-        ports: [loopbackPort(GRAFANA_PORT, args.grafanaPort)],
-        waitTimeout,
-      },
+    server(
+      "grafana",
+      `grafana/grafana:${args.grafanaVersion}`,
+      grafanaContainerSpec({ adminPassword: args.grafanaAdminPassword }),
+      [loopbackPort(GRAFANA_PORT, args.grafanaPort)],
       // Its only datasource is this Prometheus.
       { ...parent, dependsOn: [prometheus] },
     );
