@@ -149,11 +149,15 @@ async function main(): Promise<number> {
     kafkaHeapMb: config.kafkaHeapMb,
     apiPort: config.apiPort,
     grafanaPort: config.grafanaPort,
+    alertmanagerPort: config.alerting.alertmanagerPort,
     monitoring: config.monitoring !== undefined,
     tikvNofile: TIKV_NOFILE,
     nodeServices: 3,
   };
-  const ports = config.monitoring !== undefined ? [config.apiPort, config.grafanaPort] : [config.apiPort];
+  const ports =
+    config.monitoring !== undefined
+      ? [config.apiPort, config.grafanaPort, config.alerting.alertmanagerPort]
+      : [config.apiPort];
   const facts: HostFacts = {
     engine: engineFacts(),
     memoryAvailableMb: memoryAvailableMb(config.name),
