@@ -7,6 +7,7 @@ import { EnvReader, type Env, type LogLevel } from "@tidbstack/service-kit";
 import {
   CHANGEFEED_APPLY_ENV,
   CHANGEFEED_DELETE_ENV,
+  PD_MAX_REPLICAS_ENV,
   PD_RECONCILE_ENV,
 } from "@tidbstack/service-kit/contracts";
 
@@ -26,13 +27,16 @@ export interface ChangefeedApplyConfig extends ChangefeedDeleteConfig {
   readonly timeoutMs: number;
 }
 
-export interface PdReconcileConfig {
+export interface PdMaxReplicasConfig {
   readonly pdUrl: string;
-  readonly members: readonly string[];
   readonly stores: readonly string[];
   readonly maxReplicas: number;
   readonly timeoutMs: number;
   readonly logLevel: LogLevel;
+}
+
+export interface PdReconcileConfig extends PdMaxReplicasConfig {
+  readonly members: readonly string[];
 }
 
 export function loadChangefeedDeleteConfig(env: Env): ChangefeedDeleteConfig {
@@ -68,26 +72,29 @@ export function loadChangefeedApplyConfig(env: Env): ChangefeedApplyConfig {
   };
 }
 
-export function loadPdReconcileConfig(env: Env): PdReconcileConfig {
+export function loadPdMaxReplicasConfig(env: Env): PdMaxReplicasConfig {
   const reader = new EnvReader(env);
-  const pdUrl = reader.read(PD_RECONCILE_ENV.PD_URL);
-  const members = reader.read(PD_RECONCILE_ENV.PD_MEMBERS);
-  const stores = reader.read(PD_RECONCILE_ENV.TIKV_STORES);
-  const maxReplicas = reader.read(PD_RECONCILE_ENV.PD_MAX_REPLICAS);
+  const pdUrl = reader.read(PD_MAX_REPLICAS_ENV.PD_URL);
+  const stores = reader.read(PD_MAX_REPLICAS_ENV.TIKV_STORES);
+  const maxReplicas = reader.read(PD_MAX_REPLICAS_ENV.PD_MAX_REPLICAS);
   if (maxReplicas > stores.length) {
     throw reader.error(
-      PD_RECONCILE_ENV.PD_MAX_REPLICAS,
+      PD_MAX_REPLICAS_ENV.PD_MAX_REPLICAS,
       `must not exceed the number of TIKV_STORES (${stores.length}): each replica needs its own store, got ${maxReplicas}`,
     );
   }
   return {
     pdUrl,
-    members,
     stores,
     maxReplicas,
-    timeoutMs: reader.read(PD_RECONCILE_ENV.PD_TIMEOUT_SECONDS) * 1000,
-    logLevel: reader.read(PD_RECONCILE_ENV.LOG_LEVEL),
+    timeoutMs: reader.read(PD_MAX_REPLICAS_ENV.PD_TIMEOUT_SECONDS) * 1000,
+    logLevel: reader.read(PD_MAX_REPLICAS_ENV.LOG_LEVEL),
   };
+}
+
+export function loadPdReconcileConfig(env: Env): PdReconcileConfig {
+  const members = new EnvReader(env).read(PD_RECONCILE_ENV.PD_MEMBERS);
+  return { ...loadPdMaxReplicasConfig(env), members };
 }
 
 /**

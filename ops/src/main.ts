@@ -3,6 +3,7 @@
  *   node ops/dist/main.js changefeed apply    topics, then create / update in place / resume the changefeed
  *   node ops/dist/main.js changefeed delete   delete the changefeed (topics and their data are kept)
  *   node ops/dist/main.js pd reconcile        PD members, TiKV stores and max-replicas as wanted
+ *   node ops/dist/main.js pd max-replicas     max-replicas only, where an operator manages members and stores
  * Everything comes from the environment (src/config.ts). Exit 0 on success; 1 on a bad variable (one
  * config_invalid line naming it) or a failure (one error line with action "ops_failed" and the reason).
  * The only file with side effects.
@@ -18,7 +19,13 @@ import {
   type LogLevel,
 } from "@tidbstack/service-kit";
 import { applyChangefeed, deleteChangefeed } from "./changefeed.ts";
-import { loadChangefeedApplyConfig, loadChangefeedDeleteConfig, loadPdReconcileConfig } from "./config.ts";
+import {
+  loadChangefeedApplyConfig,
+  loadChangefeedDeleteConfig,
+  loadPdMaxReplicasConfig,
+  loadPdReconcileConfig,
+} from "./config.ts";
+import { setPdMaxReplicas } from "./pd-max-replicas.ts";
 import { reconcilePd } from "./pd-reconcile.ts";
 import { DLQ_MAX_MESSAGE_BYTES, ensureTopics } from "./topics.ts";
 
@@ -69,6 +76,14 @@ const commands: Record<string, () => Promise<void>> = {
         stores: config.stores,
         maxReplicas: config.maxReplicas,
       },
+      { logger, timeoutMs: config.timeoutMs },
+    );
+  },
+  async "pd max-replicas"() {
+    const config = loadConfigOrExit(() => loadPdMaxReplicasConfig(process.env));
+    start(config.logLevel);
+    await setPdMaxReplicas(
+      { pdUrl: config.pdUrl, stores: config.stores, maxReplicas: config.maxReplicas },
       { logger, timeoutMs: config.timeoutMs },
     );
   },

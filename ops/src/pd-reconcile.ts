@@ -158,7 +158,7 @@ async function removeUnwantedMembers(
 }
 
 /** (c) Every wanted store has registered and is Up. */
-function waitForStores(pd: PdApi, wanted: readonly string[], wait: WaitOptions): Promise<void> {
+export function waitForStores(pd: PdApi, wanted: readonly string[], wait: WaitOptions): Promise<void> {
   return waitUntil(
     `TiKV stores ${wanted.join(", ")} are Up`,
     async () => {

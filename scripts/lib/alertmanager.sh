@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Builds the Alertmanager and amtool binaries that the alerting tests run, from the Go module proxy, pinned
 # by the wrapper module scripts/alertmanager/ (the release the stack's image tag defaults to). Source this
-# file (after kube.sh, whose require_go_toolchain, kube_build_tool and kube_module_version it uses) and call
+# file (after kube.sh, whose ensure_go, kube_build_tool and kube_module_version it uses) and call
 #   ensure_alertmanager_binaries <repo root>
 # which exports ALERTMANAGER_BIN and AMTOOL_BIN.
 #
@@ -52,7 +52,7 @@ ensure_alertmanager_binaries() {
   local repo_root=$1
   local wrapper="$repo_root/scripts/alertmanager"
   local module=github.com/prometheus/alertmanager
-  require_go_toolchain "building Alertmanager and amtool for the alerting tests" || return 1
+  ensure_go "building Alertmanager and amtool for the alerting tests" || return 1
   local version
   version=$(kube_module_version "$wrapper/go.mod" "$module")
   if [ -z "$version" ]; then

@@ -39,9 +39,9 @@ kube_build_tool() {
   echo "built $(basename "$output") in $(($(date +%s) - started)) s" >&2
 }
 
-# Puts the Go toolchain on PATH (/usr/local/go/bin, where the official archive installs it, if it is not
-# there already), or says that <what> needs it and fails.
-require_go_toolchain() {
+# Puts the Go toolchain on PATH (where the official tarball installs it, if not already there), or fails
+# saying that <what> needs it.
+ensure_go() {
   local what=$1
   command -v go >/dev/null && return 0
   if [ -x /usr/local/go/bin/go ]; then
@@ -55,7 +55,7 @@ require_go_toolchain() {
 ensure_kube_binaries() {
   local repo_root=$1
   local wrappers="$repo_root/scripts/kube"
-  require_go_toolchain "building etcd and kube-apiserver for the Kubernetes API server tests" || return 1
+  ensure_go "building etcd and kube-apiserver for the Kubernetes API server tests" || return 1
   local etcd_version apiserver_version
   etcd_version=$(kube_module_version "$wrappers/etcd/go.mod" go.etcd.io/etcd/server/v3)
   apiserver_version=$(kube_module_version "$wrappers/kube-apiserver/go.mod" k8s.io/kubernetes)

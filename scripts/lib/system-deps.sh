@@ -39,7 +39,8 @@ ensure_kafka_libs() {
 ensure_test_dependencies() {
   local repo_root=$1
   # mariadb-server: the MySQL-protocol database; chromium: the login page's browser test; a JRE for Kafka;
-  # docker.io and debootstrap: the engine and base image of the container test; prometheus: promtool.
-  ensure_apt_packages mariadb-server chromium default-jre-headless docker.io debootstrap prometheus
+  # docker.io and debootstrap: the engine and base image of the container test; prometheus: promtool;
+  # shellcheck: actionlint checks the workflows' run: scripts with it.
+  ensure_apt_packages mariadb-server chromium default-jre-headless docker.io debootstrap prometheus shellcheck
   ensure_kafka_libs "$repo_root"
 }

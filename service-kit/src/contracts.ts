@@ -353,5 +353,17 @@ export const PD_RECONCILE_ENV = contract(
   logLevel("LOG_LEVEL"),
 );
 
+/**
+ * `pd max-replicas` (ops/src/config.ts): `pd reconcile`'s variables less PD_MEMBERS, for a cluster whose
+ * members and stores an operator manages.
+ */
+export const PD_MAX_REPLICAS_ENV = contract(
+  PD_RECONCILE_ENV.PD_URL,
+  PD_RECONCILE_ENV.TIKV_STORES,
+  PD_RECONCILE_ENV.PD_MAX_REPLICAS,
+  PD_RECONCILE_ENV.PD_TIMEOUT_SECONDS,
+  PD_RECONCILE_ENV.LOG_LEVEL,
+);
+
 /** The names of a contract's variables. */
 export type EnvName<C> = keyof C & string;

@@ -26,6 +26,11 @@ export interface KafkaClusterArgs {
   readonly keepData?: boolean;
   /** Topics declared as KafkaTopics, so they exist with these partitions before any client uses them. */
   readonly topics: readonly KafkaTopicSpec[];
+  /**
+   * The pods allowed to reach the plain listener: its `networkPolicyPeers`, which Strimzi writes into the
+   * NetworkPolicy it keeps for the brokers. At least one: an empty list opens the listener to every pod.
+   */
+  readonly clientPeers: readonly k8s.types.input.networking.v1.NetworkPolicyPeer[];
 }
 
 /**
@@ -59,6 +64,9 @@ export class KafkaCluster extends pulumi.ComponentResource {
 
   constructor(name: string, args: KafkaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tidbstack:kubernetes:KafkaCluster", name, {}, opts);
+    if (args.clientPeers.length === 0) {
+      throw new Error(`KafkaCluster ${name}: clientPeers is empty, which would open Kafka to every pod`);
+    }
     const clusterLabel = { "strimzi.io/cluster": args.clusterName };
     const volume = {
       id: 0,
@@ -104,7 +112,15 @@ export class KafkaCluster extends pulumi.ComponentResource {
           kafka: {
             version: args.version,
             metadataVersion: args.metadataVersion,
-            listeners: [{ name: "plain", port: KAFKA_PLAIN_PORT, type: "internal", tls: false }],
+            listeners: [
+              {
+                name: "plain",
+                port: KAFKA_PLAIN_PORT,
+                type: "internal",
+                tls: false,
+                networkPolicyPeers: [...args.clientPeers],
+              },
+            ],
             config: {
               "auto.create.topics.enable": false,
               // One node: internal topics cannot have more replicas, or consumer groups never get a

@@ -9,6 +9,9 @@ import { PORTS } from "../lib/topology.ts";
 /** TiCDC's port as TiDB Operator v1.6 runs it (DefaultTiCDCPort in pkg/apis/pingcap/v1alpha1/constants.go). */
 export const TICDC_OPERATOR_PORT = 8301;
 
+/** The `<tc>-discovery` Service's port, which every PD calls at start (pkg/manager/member/tidb_discovery_manager.go). */
+export const TIDB_DISCOVERY_PORT = 10261;
+
 /** The plain internal listener Strimzi opens on the bootstrap Service. */
 export const KAFKA_PLAIN_PORT = 9092;
 
@@ -22,6 +25,17 @@ export const tidbAddress = (cluster: string, namespace: string): string =>
 /** TiCDC's OpenAPI behind the operator's headless peer Service: port 8301, not the 8300 of the Docker target. */
 export const ticdcApiUrl = (cluster: string, namespace: string): string =>
   `http://${cluster}-ticdc-peer.${namespace}.svc:${TICDC_OPERATOR_PORT}`;
+
+/** PD's client API behind the `<tc>-pd` Service TiDB Operator creates. */
+export const pdServiceUrl = (cluster: string, namespace: string): string =>
+  `http://${cluster}-pd.${namespace}.svc:${PORTS.pdClient}`;
+
+/**
+ * The address the i-th TiKV pod registers with PD: TiDB Operator v1.6 starts it with `--advertise-addr=
+ * <pod>.<tc>-tikv-peer.<ns>.svc:20160` (pkg/manager/member/startscript/v1/template.go).
+ */
+export const tikvPodStoreAddress = (cluster: string, namespace: string, index: number): string =>
+  `${cluster}-tikv-${index}.${cluster}-tikv-peer.${namespace}.svc:${PORTS.tikv}`;
 
 /** `<kafka>-kafka-bootstrap.<ns>.svc:9092`: Strimzi's bootstrap Service for the plain listener. */
 export const kafkaBootstrap = (kafka: string, namespace: string): string =>

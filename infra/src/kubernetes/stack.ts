@@ -26,7 +26,9 @@ import { PORTS } from "../lib/topology.ts";
 import type { KubernetesConfig } from "./config.ts";
 import { KafkaCluster } from "./kafka-cluster.ts";
 import { kafkaBootstrap, ticdcApiUrl, tidbServiceHost } from "./names.ts";
+import { kafkaClientPeers, NetworkPolicies } from "./network-policies.ts";
 import { OperatorMonitoring } from "./operator-monitoring.ts";
+import { PD_MAX_REPLICAS_ROLE, pdMaxReplicasStep } from "./pd-max-replicas-step.ts";
 import { RunOnceJob } from "./run-once-job.ts";
 import { ScheduledJob } from "./scheduled-job.ts";
 import { ServiceDeployment } from "./service-deployment.ts";
@@ -127,6 +129,7 @@ export function deployKubernetes(
         { topic: config.topic, partitions: config.topicPartitions },
         { topic: dlqTopicOf(config.topic), partitions: config.topicPartitions },
       ],
+      clientPeers: kafkaClientPeers(name, name, ["consumer", "changefeed"]),
     },
     // The chart carries the Strimzi CRDs and the operator that reconciles them.
     { dependsOn: [strimzi.chart] },
@@ -153,6 +156,34 @@ export function deployKubernetes(
     imagePullPolicy: images.pullPolicy,
     imagePullSecret: kube.imagePullSecret,
   };
+
+  new NetworkPolicies(`${name}-network-policies`, {
+    stack: name,
+    namespace: ns,
+    tidbCluster: name,
+    tidbOperatorNamespace: TIDB_OPERATOR_NAMESPACE,
+    publicPorts: [{ role: "api", port: API_HTTP.number }],
+    metricsPorts: [
+      { role: "api", port: API_HTTP.number },
+      { role: "consumer", port: CONSUMER_HTTP.number },
+    ],
+    prometheus: kube.prometheusOperator,
+    clients: { tidb: ["api", "purge", "migrate"], pd: [PD_MAX_REPLICAS_ROLE], ticdc: ["changefeed"] },
+  });
+
+  new RunOnceJob(
+    `${name}-pd-max-replicas`,
+    {
+      ...pod,
+      stack: name,
+      image: images.refs.ops,
+      ...pdMaxReplicasStep({ clusterName: name, namespace: kube.namespace, tikvCount: config.tikvCount }),
+    },
+    // Beside the TidbCluster, not after it: TiDB Operator takes no store offline while that would leave
+    // fewer Up stores than max-replicas, so after a scale-in the cluster is Ready only once this has run.
+    // It waits for the wanted stores itself, for as long as Pulumi waits for the cluster.
+    { dependsOn: [tidbOperator.crds, tidbOperator.chart] },
+  );
 
   const changefeed = new RunOnceJob(
     `${name}-changefeed`,

@@ -42,7 +42,13 @@ export class StrimziOperator extends pulumi.ComponentResource {
         chart: STRIMZI_CHART,
         version: args.version,
         namespace: namespace.metadata.name,
-        values: { watchNamespaces: args.watchNamespaces, watchAnyNamespace: false },
+        values: {
+          watchNamespaces: args.watchNamespaces,
+          watchAnyNamespace: false,
+          // STRIMZI_OPERATOR_NAMESPACE_LABELS: the NetworkPolicies Strimzi writes for the brokers then let
+          // the cluster operator in from this namespace only, instead of from every namespace.
+          image: { operatorNamespaceLabels: `kubernetes.io/metadata.name=${args.namespace}` },
+        },
       },
       childOf(this, opts),
     );

@@ -6,6 +6,7 @@ import {
   CHANGEFEED_APPLY_ENV,
   CHANGEFEED_DELETE_ENV,
   dlqTopicOf,
+  PD_MAX_REPLICAS_ENV,
   PD_RECONCILE_ENV,
   type EnvName,
 } from "@tidbstack/service-kit/contracts";
@@ -19,6 +20,8 @@ export const CHANGEFEED_APPLY_COMMAND = [...OPS, "changefeed", "apply"] as const
 export const CHANGEFEED_DELETE_COMMAND = [...OPS, "changefeed", "delete"] as const;
 /** Brings PD's members, stores and max-replicas to what the environment asks for (see pdReconcileEnvironment). */
 export const PD_RECONCILE_COMMAND = [...OPS, "pd", "reconcile"] as const;
+/** Sets PD's max-replicas once the wanted stores are Up, touching no member or store (see pdMaxReplicasEnvironment). */
+export const PD_MAX_REPLICAS_COMMAND = [...OPS, "pd", "max-replicas"] as const;
 
 export interface ChangefeedSettings {
   /** TiCDC's OpenAPI base URL, e.g. http://ticdc:8300. */
@@ -80,5 +83,26 @@ export function pdReconcileEnvironment(shape: ClusterShape): StepEnv<typeof PD_R
     PD_MEMBERS: range(shape.pdCount).map(pdName).join(","),
     TIKV_STORES: range(shape.tikvCount).map(tikvStoreAddress).join(","),
     PD_MAX_REPLICAS: String(maxReplicasFor(shape.tikvCount)),
+  };
+}
+
+export interface PdMaxReplicasSettings {
+  /** PD's client URL. */
+  readonly pdUrl: string;
+  /** The advertised address of every TiKV store the cluster is meant to have. */
+  readonly stores: readonly string[];
+}
+
+/**
+ * The max-replicas step's settings, for a cluster whose members and stores an operator manages: the
+ * replica count follows the number of stores as on Docker (maxReplicasFor).
+ */
+export function pdMaxReplicasEnvironment(
+  settings: PdMaxReplicasSettings,
+): StepEnv<typeof PD_MAX_REPLICAS_ENV> {
+  return {
+    PD_URL: settings.pdUrl,
+    TIKV_STORES: settings.stores.join(","),
+    PD_MAX_REPLICAS: String(maxReplicasFor(settings.stores.length)),
   };
 }

@@ -225,6 +225,7 @@ describe("the Kubernetes target's objects, applied to a real kube-apiserver", ()
       "Job",
       "Deployment",
       "Secret",
+      "NetworkPolicy",
     ]) {
       assert.ok(kinds.has(kind), `the program declares a ${kind}`);
     }
@@ -238,6 +239,20 @@ describe("the Kubernetes target's objects, applied to a real kube-apiserver", ()
     t.diagnostic(
       `${objects.length} objects of ${kinds.size} kinds accepted from ${CONFIGS.length} configurations`,
     );
+  });
+
+  it("counts among those objects the NetworkPolicies, the Kafka listener's peers and the PD max-replicas Job", () => {
+    const named = (kind: string, prefix: string) =>
+      objects
+        .filter((o) => o.kind === kind && o.metadata.name.startsWith(prefix))
+        .map((o) => o.metadata.name);
+    assert.ok(named("NetworkPolicy", "tidbstack-deny-ingress").length > 0);
+    assert.ok(named("NetworkPolicy", "tidbstack-ingress-pd").length > 0);
+    assert.ok(named("Job", "tidbstack-pd-max-replicas-").length > 0);
+    const kafka = objects.find((o) => o.kind === "Kafka");
+    const [listener] = (kafka?.["spec"] as { kafka: { listeners: { networkPolicyPeers?: unknown[] }[] } })
+      .kafka.listeners;
+    assert.ok((listener?.networkPolicyPeers ?? []).length > 0);
   });
 
   it("raises no warning for any object, so the stack's own pods meet the restricted Pod Security Standard", async () => {

@@ -40,6 +40,7 @@ const T = {
   service: "kubernetes:core/v1:Service",
   pdb: "kubernetes:policy/v1:PodDisruptionBudget",
   ingress: "kubernetes:networking.k8s.io/v1:Ingress",
+  networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
   podMonitor: "kubernetes:monitoring.coreos.com/v1:PodMonitor",
   rule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
   configMap: "kubernetes:core/v1:ConfigMap",
@@ -110,7 +111,8 @@ describe("the Kubernetes target with the default config", () => {
       [T.kafka]: 1,
       [T.topic]: 2,
       [T.secret]: 4,
-      [T.job]: 2,
+      [T.networkPolicy]: 7,
+      [T.job]: 3,
       [T.cronJob]: 1,
       [T.deployment]: 2,
       [T.service]: 2,
@@ -142,7 +144,11 @@ describe("the Kubernetes target with the default config", () => {
     const chart = one(run, T.chart, "tidbstack-strimzi-chart");
     assert.equal(chart.inputs["chart"], "oci://quay.io/strimzi-helm/strimzi-kafka-operator");
     assert.equal(chart.inputs["version"], "1.2.0");
-    assert.deepEqual(chart.inputs["values"], { watchNamespaces: ["tidbstack"], watchAnyNamespace: false });
+    assert.deepEqual(chart.inputs["values"], {
+      watchNamespaces: ["tidbstack"],
+      watchAnyNamespace: false,
+      image: { operatorNamespaceLabels: "kubernetes.io/metadata.name=strimzi" },
+    });
   });
 
   it("declares a TidbCluster of one release with PD, TiKV, TiDB and TiCDC sized like the Docker target", () => {
@@ -194,7 +200,10 @@ describe("the Kubernetes target with the default config", () => {
     const k = (spec(kafka)["kafka"] ?? {}) as Inputs;
     assert.equal(k["version"], "4.3.1");
     assert.equal(k["metadataVersion"], "4.3-IV0");
-    assert.deepEqual(k["listeners"], [{ name: "plain", port: 9092, type: "internal", tls: false }]);
+    assert.deepEqual(
+      (k["listeners"] as Inputs[]).map(({ networkPolicyPeers: _peers, ...listener }) => listener),
+      [{ name: "plain", port: 9092, type: "internal", tls: false }],
+    );
     const kafkaConfig = k["config"] as Inputs;
     assert.equal(kafkaConfig["auto.create.topics.enable"], false);
     assert.equal(kafkaConfig["offsets.topic.replication.factor"], 1);
@@ -579,6 +588,7 @@ describe("the Kubernetes target with an image registry", () => {
       "tidbstack-consumer": "consumer",
       "tidbstack-migrate": "api",
       "tidbstack-changefeed": "ops",
+      "tidbstack-pd-max-replicas": "ops",
     };
     for (const r of [...run.ofType(T.job), ...run.ofType(T.deployment)]) {
       const c = container(r);

@@ -4,6 +4,7 @@ import { ConfigError, type Env } from "@tidbstack/service-kit";
 import {
   loadChangefeedApplyConfig,
   loadChangefeedDeleteConfig,
+  loadPdMaxReplicasConfig,
   loadPdReconcileConfig,
 } from "../../src/config.ts";
 
@@ -121,6 +122,32 @@ describe("pd reconcile configuration", () => {
   for (const [change, variable, problem] of bad) {
     it(`rejects ${JSON.stringify(change)} with an error naming ${variable}`, () => {
       rejects(() => loadPdReconcileConfig({ ...PD, ...change }), variable, problem);
+    });
+  }
+});
+
+describe("pd max-replicas configuration", () => {
+  const { PD_MEMBERS: _members, ...replicasOnly } = PD;
+
+  it("reads pd reconcile's variables but PD_MEMBERS, which it does not need", () => {
+    assert.deepEqual(loadPdMaxReplicasConfig({ ...replicasOnly, PD_TIMEOUT_SECONDS: "600" }), {
+      pdUrl: "http://pd:2379",
+      stores: ["tikv:20160", "tikv1:20160", "tikv2:20160"],
+      maxReplicas: 3,
+      timeoutMs: 600_000,
+      logLevel: "info",
+    });
+  });
+
+  const bad: [Env, string, RegExp][] = [
+    [{ PD_URL: "pd:2379" }, "PD_URL", /http\(s\) URL/],
+    [{ TIKV_STORES: "tikv" }, "TIKV_STORES", /host:port/],
+    [{ TIKV_STORES: "tikv:20160" }, "PD_MAX_REPLICAS", /must not exceed the number of TIKV_STORES \(1\)/],
+    [{ PD_MAX_REPLICAS: "" }, "PD_MAX_REPLICAS", /is required/],
+  ];
+  for (const [change, variable, problem] of bad) {
+    it(`rejects ${JSON.stringify(change)} with an error naming ${variable}`, () => {
+      rejects(() => loadPdMaxReplicasConfig({ ...replicasOnly, ...change }), variable, problem);
     });
   }
 });

@@ -9,6 +9,7 @@ import {
   consumerGroupOf,
   dlqTopicOf,
   MIGRATION_ENV,
+  PD_MAX_REPLICAS_ENV,
   PD_RECONCILE_ENV,
   PURGE_ENV,
   topicNameProblem,
@@ -24,6 +25,7 @@ const CONTRACTS: Record<string, Record<string, EnvVar>> = {
   CHANGEFEED_APPLY_ENV,
   CHANGEFEED_DELETE_ENV,
   PD_RECONCILE_ENV,
+  PD_MAX_REPLICAS_ENV,
 };
 
 describe("the topic rules", () => {
