@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Builds the Alertmanager and amtool binaries that the alerting tests run, from the Go module proxy, pinned
 # by the wrapper module scripts/alertmanager/ (the release the stack's image tag defaults to). Source this
-# file (after kube.sh, whose ensure_go, kube_build_tool and kube_module_version it uses) and call
+# file and call
 #   ensure_alertmanager_binaries <repo root>
 # which exports ALERTMANAGER_BIN and AMTOOL_BIN.
 #
@@ -12,6 +12,9 @@
 # the build copies the module next to the cache, puts a placeholder page where the UI would be, and builds
 # through a copy of the wrapper whose `replace` points at that copy. The binary answers the API and its
 # probes; its web page is the placeholder.
+
+# shellcheck source=kube.sh
+source "$(dirname "${BASH_SOURCE[0]}")/kube.sh"
 
 alertmanager_build_server() {
   local wrapper=$1 module=$2 version=$3 dir=$4
@@ -53,14 +56,9 @@ ensure_alertmanager_binaries() {
   local wrapper="$repo_root/scripts/alertmanager"
   local module=github.com/prometheus/alertmanager
   ensure_go "building Alertmanager and amtool for the alerting tests" || return 1
-  local version
-  version=$(kube_module_version "$wrapper/go.mod" "$module")
-  if [ -z "$version" ]; then
-    echo "cannot read the pinned Alertmanager version from $wrapper/go.mod" >&2
-    return 1
-  fi
-  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/tidbstack/alertmanager/$version"
-  mkdir -p "$dir"
+  local dir version
+  dir=$(pinned_tool_dir alertmanager "$wrapper/go.mod" "$module") || return 1
+  version=$(basename "$dir")
   (
     # One build at a time on this machine: a second test run waits here for the first one's binaries.
     flock 9
