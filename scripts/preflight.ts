@@ -160,13 +160,17 @@ async function main(): Promise<number> {
     kafkaHeapMb: config.kafkaHeapMb,
     apiPort: config.apiPort,
     grafanaPort: config.grafanaPort,
+    alertmanagerPort: config.alerting.alertmanagerPort,
     monitoring: config.monitoring !== undefined,
     tikvNofile: config.tikvNofile,
     serviceMemoryMb: Object.values(config.serviceMemoryMb).reduce((sum, mb) => sum + mb, 0),
     apiHost: config.apiHost,
     adminPasswordIsSeed: adminPasswordIsSeed(),
   };
-  const ports = config.monitoring !== undefined ? [config.apiPort, config.grafanaPort] : [config.apiPort];
+  const ports =
+    config.monitoring !== undefined
+      ? [config.apiPort, config.grafanaPort, config.alerting.alertmanagerPort]
+      : [config.apiPort];
   const engine = engineFacts();
   const facts: HostFacts = {
     engine,

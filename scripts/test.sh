@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command (`npm test`). Makes sure Node 24, the npm dependencies, MariaDB, Chromium, Kafka's jars, a
-# Docker engine, the lab images, etcd, kube-apiserver and actionlint are present (installing or building
-# what is missing, idempotently), then runs every test under node's test runner with a real MariaDB and a
-# real Kafka broker started for the run and stopped afterwards.
+# Docker engine, the lab images, etcd, kube-apiserver, Alertmanager, amtool and actionlint are present
+# (installing or building what is missing, idempotently), then runs every test under node's test runner with
+# a real MariaDB and a real Kafka broker started for the run and stopped afterwards.
 #
 #   npm test                 unit and integration tests
 #   npm test -- --unit       unit tests only: no servers, no installs beyond npm
@@ -16,6 +16,8 @@ source scripts/lib/node.sh
 source scripts/lib/system-deps.sh
 # shellcheck source=lib/kube.sh
 source scripts/lib/kube.sh
+# shellcheck source=lib/alertmanager.sh
+source scripts/lib/alertmanager.sh
 # shellcheck source=lib/actionlint.sh
 source scripts/lib/actionlint.sh
 ensure_node "$root"
@@ -45,6 +47,9 @@ started=$(date +%s)
 ensure_test_dependencies "$root"
 # etcd and kube-apiserver for the Kubernetes target's API-server test (exports ETCD_BIN, KUBE_APISERVER_BIN).
 ensure_kube_binaries "$root"
+# Alertmanager and amtool of the release the stack runs, for the alerting test (exports ALERTMANAGER_BIN,
+# AMTOOL_BIN).
+ensure_alertmanager_binaries "$root"
 # actionlint for the workflow test (exports ACTIONLINT_BIN); shellcheck, which it runs, is a Debian package above.
 ensure_actionlint "$root"
 # A Docker engine and the lab base images, for the container test; if they cannot be had, the run fails

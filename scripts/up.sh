@@ -40,4 +40,20 @@ if access=$("${PULUMI[@]}" stack output apiAccess 2>/dev/null); then
   echo "Reach it: $access"
 else
   echo "Grafana: $("${PULUMI[@]}" stack output grafanaUrl 2>/dev/null || echo "off (monitoring=false)")"
+  echo "Alerts:  $("${PULUMI[@]}" stack output alertmanagerUrl 2>/dev/null || echo "off (monitoring=false)")"
+fi
+# Alerts with nowhere to go reach nobody: say so, and how to give them somewhere.
+receivers=0
+for key in alertWebhookUrl alertSlackWebhookUrl alertEmailTo; do
+  if "${PULUMI[@]}" config get "$key" >/dev/null 2>&1; then receivers=$((receivers + 1)); fi
+done
+if [ "$receivers" -eq 0 ]; then
+  cat <<'EOF'
+
+No alert receiver is configured: alerts collect in Alertmanager's UI and nobody is told. Add one, then
+run `npm run up` again:
+  node_modules/.bin/pulumi config set --secret alertWebhookUrl <URL that takes Alertmanager's JSON>
+  node_modules/.bin/pulumi config set --secret alertSlackWebhookUrl <Slack incoming-webhook URL>
+  (or e-mail: alertEmailTo, alertEmailFrom, alertEmailSmarthost; see README "Alerting")
+EOF
 fi

@@ -17,6 +17,7 @@ import {
   type RateLimitStore,
   type ValueRule,
 } from "@tidbstack/service-kit/contracts";
+import { type AlertingConfig, loadAlertingConfig } from "./alerting-config.ts";
 import { type KubernetesConfig, loadKubernetesConfig } from "./kubernetes/config.ts";
 import { TIKV_MIN_NOFILE, TIKV_NOFILE } from "./lib/container-specs.ts";
 import type { LogRotation } from "./lib/container-specs.ts";
@@ -84,6 +85,11 @@ export interface StackConfig {
   readonly logLevel: string;
   /** Prometheus and Grafana: present exactly when the `monitoring` flag is on (the default). */
   readonly monitoring: MonitoringConfig | undefined;
+  /**
+   * Alertmanager's receivers and the alerts' runbook links: Alertmanager beside Prometheus on Docker, an
+   * AlertmanagerConfig with `prometheusOperator` on Kubernetes.
+   */
+  readonly alerting: AlertingConfig;
   /** prom/prometheus tag. */
   readonly prometheusVersion: string;
   /** grafana/grafana tag. */
@@ -316,6 +322,7 @@ export function loadStackConfig(config: ConfigSource = new pulumi.Config()): Sta
           : `must be one of ${LOG_LEVELS.join(", ")}, got "${v}"`,
     }),
     monitoring: monitoring ? { grafanaAdminPassword: secret("grafanaAdminPassword") } : undefined,
+    alerting: loadAlertingConfig(config),
     prometheusVersion: text("prometheusVersion", {
       fallback: "v3.5.0",
       check: matches(/^v3\.\d+\.\d+$/, "a v3.x.y release"),

@@ -197,6 +197,10 @@ export function deployDocker(config: StackConfig): Record<string, unknown> {
           networkName,
           prometheusVersion: config.prometheusVersion,
           grafanaVersion: config.grafanaVersion,
+          alertmanagerVersion: config.alerting.alertmanagerVersion,
+          alertmanagerPort: config.alerting.alertmanagerPort,
+          receivers: config.alerting.receivers,
+          runbookBaseUrl: config.alerting.runbookBaseUrl,
           pdCount: config.pdCount,
           tikvCount: config.tikvCount,
           grafanaPort: config.grafanaPort,
@@ -221,7 +225,9 @@ export function deployDocker(config: StackConfig): Record<string, unknown> {
       tikvCount: config.tikvCount,
       maxReplicas: cluster.maxReplicas,
     },
-    ...(monitoring === undefined ? {} : { grafanaUrl: monitoring.grafanaUrl }),
+    ...(monitoring === undefined
+      ? {}
+      : { grafanaUrl: monitoring.grafanaUrl, alertmanagerUrl: monitoring.alertmanagerUrl }),
     ...(monitoring?.prometheusUrl === undefined ? {} : { prometheusUrl: monitoring.prometheusUrl }),
   };
 }

@@ -15,14 +15,8 @@ ensure_actionlint() {
   local repo_root=$1
   local wrapper="$repo_root/scripts/actionlint"
   ensure_go "building actionlint for the workflow tests" || return 1
-  local version
-  version=$(kube_module_version "$wrapper/go.mod" github.com/rhysd/actionlint)
-  if [ -z "$version" ]; then
-    echo "cannot read the pinned actionlint version from $wrapper/go.mod" >&2
-    return 1
-  fi
-  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/tidbstack/actionlint/$version"
-  mkdir -p "$dir"
+  local dir
+  dir=$(pinned_tool_dir actionlint "$wrapper/go.mod" github.com/rhysd/actionlint) || return 1
   (
     flock 9
     kube_build_tool "$wrapper" github.com/rhysd/actionlint/cmd/actionlint "$dir/actionlint" "-s -w"

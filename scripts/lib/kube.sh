@@ -52,6 +52,22 @@ ensure_go() {
   fi
 }
 
+# Prints the cache folder of a tool that a wrapper module pins,
+# ${XDG_CACHE_HOME:-$HOME/.cache}/tidbstack/<tool>/<version of module in go.mod>, after creating it; fails
+# if the wrapper's go.mod names no version of the module.
+pinned_tool_dir() {
+  local tool=$1 go_mod=$2 module=$3
+  local version
+  version=$(kube_module_version "$go_mod" "$module")
+  if [ -z "$version" ]; then
+    echo "cannot read the pinned $tool version ($module) from $go_mod" >&2
+    return 1
+  fi
+  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/tidbstack/$tool/$version"
+  mkdir -p "$dir"
+  echo "$dir"
+}
+
 ensure_kube_binaries() {
   local repo_root=$1
   local wrappers="$repo_root/scripts/kube"

@@ -9,7 +9,14 @@ import mysql from "mysql2/promise";
 
 export { startMariaDb, type MariaDbServer } from "./mariadb.ts";
 export { startKafka, type KafkaBroker, KAFKA_LIBS_DIR } from "./kafka.ts";
-export { eventually, freePort, listenOnLoopback } from "./processes.ts";
+export {
+  eventually,
+  freePort,
+  listenOnLoopback,
+  type ServerProcess,
+  startServerProcess,
+  waitUntilReady,
+} from "./processes.ts";
 export { assertRefusesConfig } from "./entrypoints.ts";
 export {
   parseResponses,

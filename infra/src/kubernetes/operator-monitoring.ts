@@ -1,6 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { alertRules } from "../lib/monitoring/alert-rules.ts";
+import {
+  type AlertReceivers,
+  alertmanagerConfigSpec,
+  receiverSecrets,
+} from "../lib/monitoring/alertmanager-config.ts";
 import { DASHBOARDS } from "../lib/monitoring/dashboards.ts";
 import { SCRAPE_INTERVAL } from "../lib/monitoring/prometheus-config.ts";
 import { childOf } from "../lib/options.ts";
@@ -14,6 +19,10 @@ export interface OperatorMonitoringArgs {
   readonly services: readonly { readonly role: string; readonly port: string }[];
   /** A `release` label for a kube-prometheus-stack that selects by it; undefined: no such label. */
   readonly release?: string | undefined;
+  /** Where alerts go (secret values stay Outputs); none: they collect in Alertmanager's UI. */
+  readonly receivers: AlertReceivers<pulumi.Input<string>>;
+  /** Base of every alert's `runbook_url`. */
+  readonly runbookBaseUrl: string;
 }
 
 /**
@@ -27,7 +36,8 @@ const TIDB_COMPONENTS = ["pd", "tikv", "tidb", "ticdc"] as const;
  * Monitoring through a Prometheus Operator already in the cluster: PodMonitors for the TiDB cluster and the
  * stack's services, whose `job` labels are the ones the Docker target's Prometheus uses (pd, tikv, tidb,
  * ticdc, api, consumer), so the same alert rules and dashboards apply unchanged; a PrometheusRule built from
- * those rules; and the dashboards as ConfigMaps for Grafana's dashboard sidecar.
+ * those rules; an AlertmanagerConfig routing them as the Docker target's Alertmanager does, its receivers'
+ * secrets in a Secret of its own; and the dashboards as ConfigMaps for Grafana's dashboard sidecar.
  */
 export class OperatorMonitoring extends pulumi.ComponentResource {
   constructor(name: string, args: OperatorMonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -102,9 +112,37 @@ export class OperatorMonitoring extends pulumi.ComponentResource {
         apiVersion: "monitoring.coreos.com/v1",
         kind: "PrometheusRule",
         metadata: metadata("rules"),
-        spec: alertRules(),
+        spec: alertRules({ runbookBaseUrl: args.runbookBaseUrl }),
       },
       child,
+    );
+
+    // The Secret holds exactly the configured receivers' secrets; with none, there is nothing to hold.
+    const secrets = receiverSecrets(args.receivers);
+    const secretName = `${args.stack}-alert-receivers`;
+    const receiverSecret =
+      secrets.length === 0
+        ? undefined
+        : new k8s.core.v1.Secret(
+            `${name}-alert-receivers`,
+            {
+              metadata: metadata("alert-receivers"),
+              type: "Opaque",
+              // pulumi.secret again, in case a caller passes a plain value: the state stays encrypted.
+              stringData: Object.fromEntries(secrets.map(([key, value]) => [key, pulumi.secret(value)])),
+            },
+            child,
+          );
+    new k8s.apiextensions.CustomResource(
+      `${name}-alerts`,
+      {
+        apiVersion: "monitoring.coreos.com/v1alpha1",
+        kind: "AlertmanagerConfig",
+        metadata: metadata("alerts"),
+        spec: alertmanagerConfigSpec(args.receivers, secretName),
+      },
+      // The operator reads the Secret when it renders the configuration: it must exist first.
+      receiverSecret === undefined ? child : { ...child, dependsOn: [receiverSecret] },
     );
 
     for (const dashboard of DASHBOARDS) {

@@ -363,6 +363,8 @@ export function deployKubernetes(
         { role: "consumer", port: CONSUMER_HTTP.name },
       ],
       release: kube.prometheusRelease,
+      receivers: config.alerting.receivers,
+      runbookBaseUrl: config.alerting.runbookBaseUrl,
     });
   }
 

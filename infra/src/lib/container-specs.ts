@@ -8,6 +8,7 @@
  * a secret (Grafana's admin password, the API's database password) stays a secret Output.
  */
 import {
+  alertmanagerHealth,
   grafanaHealth,
   type Healthcheck,
   kafkaHealth,
@@ -19,6 +20,13 @@ import {
   tikvHealth,
 } from "./healthchecks.ts";
 import { alertRules } from "./monitoring/alert-rules.ts";
+import {
+  ALERTMANAGER_CONFIG_FILE,
+  ALERTMANAGER_PORT,
+  alertmanagerConfig,
+  alertmanagerSecretFiles,
+  type AlertReceivers,
+} from "./monitoring/alertmanager-config.ts";
 import { GRAFANA_PORT, grafanaProvisioningFiles } from "./monitoring/grafana-provisioning.ts";
 import {
   PROMETHEUS_PORT,
@@ -38,11 +46,11 @@ import {
 } from "./topology.ts";
 
 /** A file written into the container before it starts (the provider writes it 0644). */
-export interface FileUpload {
+export interface FileUpload<V = string> {
   /** Absolute path inside the container. */
   readonly file: string;
-  /** The file's text. */
-  readonly content: string;
+  /** The file's text; of type V, as environment values, when it holds a secret. */
+  readonly content: V;
 }
 
 export interface Ulimit {
@@ -120,7 +128,7 @@ export interface ContainerSpec<V = string> {
   /** Docker's healthcheck; Pulumi waits for it before anything that depends on the container. */
   readonly healthcheck: Healthcheck;
   /** Files written into the container before it starts. */
-  readonly uploads: readonly FileUpload[];
+  readonly uploads: readonly FileUpload<V>[];
   /** Where the container's data volume is mounted; undefined when it keeps no data. */
   readonly dataPath?: string;
   /** The user it runs as; undefined keeps the image's own. */
@@ -218,8 +226,17 @@ export function kafkaContainerSpec(args: KafkaSpecArgs): ContainerSpec {
   };
 }
 
-/** Prometheus with the generated scrape config (every PD and TiKV of `topology`) and the alert rules. */
-export function prometheusContainerSpec(topology: ScrapeTopology): ContainerSpec {
+/**
+ * Prometheus with the generated scrape config (every PD and TiKV of `topology`), the alert rules with their
+ * runbook links under `runbookBaseUrl`, and the stack's Alertmanager to send alerts to.
+ */
+export function prometheusContainerSpec(
+  args: ScrapeTopology & {
+    /** Base of the alerts' `runbook_url`; default alert-rules.ts's DEFAULT_RUNBOOK_BASE_URL. */
+    readonly runbookBaseUrl?: string;
+  },
+): ContainerSpec {
+  const topology = { pdCount: args.pdCount, tikvCount: args.tikvCount };
   return {
     ...base("prometheus", prometheusHealth(PROMETHEUS_PORT)),
     command: [
@@ -232,9 +249,43 @@ export function prometheusContainerSpec(topology: ScrapeTopology): ContainerSpec
         file: "/etc/prometheus/prometheus.yml",
         content: JSON.stringify(prometheusConfig(topology), null, 2),
       },
-      { file: `${RULES_DIR}/tidbstack.yml`, content: JSON.stringify(alertRules(), null, 2) },
+      {
+        file: `${RULES_DIR}/tidbstack.yml`,
+        content: JSON.stringify(
+          alertRules(args.runbookBaseUrl === undefined ? {} : { runbookBaseUrl: args.runbookBaseUrl }),
+          null,
+          2,
+        ),
+      },
     ],
     dataPath: "/prometheus",
+  };
+}
+
+/**
+ * Alertmanager, single node (an empty cluster address turns gossip off), routing to the configured
+ * receivers, whose secrets are files beside its configuration (V: a secret Output in the program).
+ */
+export function alertmanagerContainerSpec<V>(args: {
+  /** Where alerts go; none: they collect in Alertmanager's UI only. */
+  readonly receivers: AlertReceivers<V>;
+}): ContainerSpec<V | string> {
+  return {
+    ...base("alertmanager", alertmanagerHealth(ALERTMANAGER_PORT)),
+    command: [
+      `--config.file=${ALERTMANAGER_CONFIG_FILE}`,
+      "--storage.path=/alertmanager",
+      "--cluster.listen-address=",
+    ],
+    uploads: [
+      {
+        file: ALERTMANAGER_CONFIG_FILE,
+        content: JSON.stringify(alertmanagerConfig(args.receivers), null, 2),
+      },
+      ...alertmanagerSecretFiles(args.receivers),
+    ],
+    // Silences and the notification log, so a restart neither forgets a silence nor repeats a page.
+    dataPath: "/alertmanager",
   };
 }
 

@@ -79,6 +79,12 @@ export const prometheusHealth = (port: number): Healthcheck => ({
   timeout: "5s",
 });
 
+/**
+ * Alertmanager serves the same `/-/ready` as Prometheus, and its image has the same busybox wget (the
+ * `-distroless` variant has no shell, so the stack runs the default image).
+ */
+export const alertmanagerHealth = prometheusHealth;
+
 /** Grafana's health endpoint answers once its database and provisioning are loaded. */
 export const grafanaHealth = (port: number): Healthcheck => ({
   ...shellProbe(`wget -qO /dev/null http://127.0.0.1:${port}/api/health`, "30s"),

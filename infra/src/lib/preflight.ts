@@ -38,6 +38,7 @@ export interface PreflightSettings {
   readonly kafkaHeapMb: number;
   readonly apiPort: number;
   readonly grafanaPort: number;
+  readonly alertmanagerPort: number;
   readonly monitoring: boolean;
   /** The open-file limit the program gives each TiKV container. */
   readonly tikvNofile: number;
@@ -119,7 +120,9 @@ export function preflightProblems(settings: PreflightSettings, facts: HostFacts)
   }
 
   const ports: [string, number][] = [["apiPort", settings.apiPort]];
-  if (settings.monitoring) ports.push(["grafanaPort", settings.grafanaPort]);
+  if (settings.monitoring) {
+    ports.push(["grafanaPort", settings.grafanaPort], ["alertmanagerPort", settings.alertmanagerPort]);
+  }
   for (const [key, port] of ports) {
     if (facts.busyPorts.has(port)) {
       problems.push(

@@ -36,7 +36,8 @@ interface KubeObject {
 /**
  * Configurations whose objects are checked: the defaults, and every switch that changes an object's shape
  * (counts, storage class, kept data, registry and pull secret, Ingress, a topic name that is not a valid
- * object name). The Prometheus Operator's objects are left out: their CRDs are not among the test files.
+ * object name, the Prometheus Operator's PodMonitors, PrometheusRule and AlertmanagerConfig with every
+ * kind of receiver, and with none).
  */
 const CONFIGS: Record<string, string>[] = [
   {},
@@ -52,6 +53,21 @@ const CONFIGS: Record<string, string>[] = [
     apiReplicas: "3",
   },
   { topic: "App_Events", namespace: "pipeline", name: "stack2" },
+  {
+    prometheusOperator: "true",
+    prometheusRelease: "kube-prometheus-stack",
+    runbookBaseUrl: "https://wiki.example.com/runbooks",
+    // Secrets in the stack; plain here, which the program reads as secrets all the same.
+    alertWebhookUrl: "https://hooks.example.com/tidbstack",
+    alertSlackWebhookUrl: "https://hooks.slack.example.com/services/T0/B0/x",
+    alertEmailPassword: "smtp-password",
+    alertSlackChannel: "#tidbstack",
+    alertEmailTo: "oncall@example.com",
+    alertEmailFrom: "alerts@example.com",
+    alertEmailSmarthost: "smtp.example.com:587",
+    alertEmailUsername: "alerts",
+  },
+  { prometheusOperator: "true", namespace: "pipeline", name: "stack2" },
 ];
 
 interface CrdFile {

@@ -19,6 +19,7 @@ const SETTINGS: PreflightSettings = {
   kafkaHeapMb: 512,
   apiPort: 3000,
   grafanaPort: 3001,
+  alertmanagerPort: 9093,
   monitoring: true,
   tikvNofile: 65536,
   serviceMemoryMb: 384 + 384 + 192,
@@ -85,16 +86,17 @@ describe("preflight", () => {
   });
 
   it("names the config key of a host port that another program holds", () => {
-    const problems = preflightProblems(SETTINGS, { ...FIT, busyPorts: new Set([3000, 3001]) });
-    assert.equal(problems.length, 2);
+    const problems = preflightProblems(SETTINGS, { ...FIT, busyPorts: new Set([3000, 3001, 9093]) });
+    assert.equal(problems.length, 3);
     assert.match(problems[0] ?? "", /port 3000 \(apiPort\).*pulumi config set apiPort/);
     assert.match(problems[1] ?? "", /port 3001 \(grafanaPort\)/);
+    assert.match(problems[2] ?? "", /port 9093 \(alertmanagerPort\)/);
   });
 
-  it("ignores Grafana's port when monitoring is off", () => {
+  it("ignores Grafana's and Alertmanager's ports when monitoring is off", () => {
     const problems = preflightProblems(
       { ...SETTINGS, monitoring: false },
-      { ...FIT, busyPorts: new Set([3001]) },
+      { ...FIT, busyPorts: new Set([3001, 9093]) },
     );
     assert.deepEqual(problems, []);
   });

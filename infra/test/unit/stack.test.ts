@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { clusterIdFor } from "../../src/components/kafka.ts";
 import {
   type ContainerSpec,
+  alertmanagerContainerSpec,
   dockerRunFlags,
   grafanaContainerSpec,
   kafkaContainerSpec,
@@ -76,6 +77,7 @@ describe("the stack with the default config", () => {
       "tidbstack-consumer": "consumer",
       "tidbstack-purge": "purge",
       "tidbstack-monitoring-prometheus": "prometheus",
+      "tidbstack-monitoring-alertmanager": "alertmanager",
       "tidbstack-monitoring-grafana": "grafana",
     };
     for (const c of run.ofType(CONTAINER)) {
@@ -101,6 +103,7 @@ describe("the stack with the default config", () => {
       "pingcap/ticdc:v8.5.4",
       "pingcap/tidb:v8.5.4",
       "pingcap/tikv:v8.5.4",
+      "prom/alertmanager:v0.35.0",
       "prom/prometheus:v3.5.0",
     ]);
   });
@@ -244,6 +247,7 @@ describe("the stack with the default config", () => {
       .sort();
     assert.deepEqual(volumes, [
       "tidbstack-kafka-data",
+      "tidbstack-monitoring-alertmanager-data",
       "tidbstack-monitoring-grafana-data",
       "tidbstack-monitoring-prometheus-data",
       "tidbstack-ticdc-data",
@@ -259,7 +263,7 @@ describe("the stack with the default config", () => {
     assert.deepEqual(mounts("tidbstack-kafka"), ["tidbstack-kafka-data:/var/lib/kafka/data"]);
   });
 
-  it("publishes nothing beyond this machine: the API and Grafana on the loopback interface only", () => {
+  it("publishes nothing beyond this machine: the API, Grafana and Alertmanager on the loopback interface only", () => {
     const published = run
       .ofType(CONTAINER)
       .flatMap((c) =>
@@ -270,6 +274,7 @@ describe("the stack with the default config", () => {
       .sort();
     assert.deepEqual(published, [
       "tidbstack-api 127.0.0.1:3000",
+      "tidbstack-monitoring-alertmanager 127.0.0.1:9093",
       "tidbstack-monitoring-grafana 127.0.0.1:3001",
     ]);
   });
@@ -427,6 +432,7 @@ describe("the stack with the default config", () => {
       consumerContainer: "tidbstack-consumer",
       topology: { pdCount: 1, tikvCount: 1, maxReplicas: 1 },
       grafanaUrl: "http://127.0.0.1:3001",
+      alertmanagerUrl: "http://127.0.0.1:9093",
     });
   });
 
@@ -549,7 +555,8 @@ describe("the stack with three PDs and three TiKVs", () => {
     const volumes = run.ofType(VOLUME).map((v) => String(v.inputs["name"]));
     assert.equal(new Set(volumes).size, volumes.length);
     assert.ok(volumes.includes("tidbstack-tidb-pd1-data") && volumes.includes("tidbstack-tidb-tikv2-data"));
-    assert.equal(volumes.length, 3 + 3 + 2 + 2);
+    // PDs, TiKVs, TiCDC and Kafka, Prometheus, Alertmanager and Grafana.
+    assert.equal(volumes.length, 3 + 3 + 2 + 3);
     const config = JSON.parse(
       upload(run.byName("tidbstack-monitoring-prometheus", CONTAINER), "/etc/prometheus/prometheus.yml"),
     ) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
@@ -589,6 +596,7 @@ describe("the stack with exposeInternalPorts", () => {
     assert.deepEqual(published, [
       "tidbstack-api 127.0.0.1:3000",
       "tidbstack-kafka 127.0.0.1:9092",
+      "tidbstack-monitoring-alertmanager 127.0.0.1:9093",
       "tidbstack-monitoring-grafana 127.0.0.1:3001",
       "tidbstack-monitoring-prometheus 127.0.0.1:9090",
       "tidbstack-ticdc 127.0.0.1:8300",
@@ -677,6 +685,7 @@ describe("the containers the program declares", () => {
       "tidbstack-ticdc": ticdcContainerSpec({ pd }),
       "tidbstack-kafka": kafkaContainerSpec({ clusterId: clusterIdFor("tidbstack-kafka"), heapMb: 512 }),
       "tidbstack-monitoring-prometheus": prometheusContainerSpec({ pdCount: 3, tikvCount: 3 }),
+      "tidbstack-monitoring-alertmanager": alertmanagerContainerSpec({ receivers: {} }),
       "tidbstack-monitoring-grafana": grafanaContainerSpec({
         adminPassword: DEFAULT_SECRETS.grafanaAdminPassword,
       }),

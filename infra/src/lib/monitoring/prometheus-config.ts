@@ -1,5 +1,6 @@
 import { API_METRICS_PORT, CONSUMER_METRICS_PORT, PURGE_METRICS_PORT } from "../service-env.ts";
 import { pdName, PORTS, range, tikvName } from "../topology.ts";
+import { ALERTMANAGER_PORT } from "./alertmanager-config.ts";
 
 export const PROMETHEUS_PORT = 9090;
 export const RULES_DIR = "/etc/prometheus/rules";
@@ -13,15 +14,28 @@ export interface ScrapeTopology {
   readonly tikvCount: number;
 }
 
+export interface PrometheusOptions {
+  /** How often targets are scraped and rules evaluated; default SCRAPE_INTERVAL. A test shortens it. */
+  readonly scrapeInterval?: string;
+}
+
 /**
  * Prometheus's configuration, generated from the same topology the program declares, so a cluster of three
  * PDs and three TiKVs is scraped as three targets each. Job names pd, tikv, tidb and ticdc are the ones
- * TiDB's own dashboards and alert rules expect. JSON is valid YAML, so this is written out as JSON.
+ * TiDB's own dashboards and alert rules expect. Firing alerts go to the stack's Alertmanager. JSON is
+ * valid YAML, so this is written out as JSON.
  */
-export function prometheusConfig(topology: ScrapeTopology): Record<string, unknown> {
+export function prometheusConfig(
+  topology: ScrapeTopology,
+  options: PrometheusOptions = {},
+): Record<string, unknown> {
   const job = (name: string, targets: string[]) => ({ job_name: name, static_configs: [{ targets }] });
+  const interval = options.scrapeInterval ?? SCRAPE_INTERVAL;
   return {
-    global: { scrape_interval: SCRAPE_INTERVAL, evaluation_interval: SCRAPE_INTERVAL },
+    global: { scrape_interval: interval, evaluation_interval: interval },
+    alerting: {
+      alertmanagers: [{ static_configs: [{ targets: [`alertmanager:${ALERTMANAGER_PORT}`] }] }],
+    },
     rule_files: [`${RULES_DIR}/*.yml`],
     scrape_configs: [
       job("prometheus", [`127.0.0.1:${PROMETHEUS_PORT}`]),
