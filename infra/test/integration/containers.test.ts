@@ -100,8 +100,14 @@ const SECRETS = migrationSecretEnvironment({
 });
 /** How long the program's `wait` allows each container (waitTimeout in infra/src/components). */
 const WAIT_MS = { kafka: 180_000, service: 120_000, prometheus: 120_000 };
-/** The program's defaults, for what the specs take from the config (the services' memory caps). */
-const DEFAULTS = loadStackConfig({ get: () => undefined, getSecret: () => pulumi.secret("") });
+/**
+ * The program's defaults, for what the specs take from the config (the services' memory caps): the stack's
+ * required secrets set, every optional one (the alert receivers) left out, as on a fresh stack.
+ */
+const DEFAULTS = loadStackConfig({
+  get: () => undefined,
+  getSecret: (key) => (key.startsWith("alert") ? undefined : pulumi.secret("")),
+});
 /** How the program runs every one-off step of its images (lib/docker.ts oneOffRun). */
 const HARDENED = hardeningFlags(PROJECT_IMAGE_HARDENING);
 /** The Kafka tools run from `docker exec` with a small heap of their own, as the program's probe does. */
@@ -215,150 +221,155 @@ describe(
     let changefeedOutput = "";
     const report: string[] = [];
 
-    before(async () => {
-      if (!(await dockerAvailable()))
-        throw new Error("no Docker engine answers: scripts/lab/build.sh starts one (npm test runs it)");
-      for (const image of Object.values(LAB)) {
-        if (!(await imageExists(image)))
-          throw new Error(`image ${image} is missing: run scripts/lab/build.sh`);
-      }
-      for (const workspace of ["api", "consumer", "ops"] as const) {
-        const built = await buildImage(workspace, images[workspace]);
-        report.push(`${workspace} image ${built.megabytes} MB (built in ${built.seconds} s)`);
-      }
+    // Building three images from scratch takes minutes on a busy 2-core machine (the npm ci layer alone,
+    // whenever the lock file changes): the hook gets the suite's budget, not the runner's per-test default.
+    before(
+      async () => {
+        if (!(await dockerAvailable()))
+          throw new Error("no Docker engine answers: scripts/lab/build.sh starts one (npm test runs it)");
+        for (const image of Object.values(LAB)) {
+          if (!(await imageExists(image)))
+            throw new Error(`image ${image} is missing: run scripts/lab/build.sh`);
+        }
+        for (const workspace of ["api", "consumer", "ops"] as const) {
+          const built = await buildImage(workspace, images[workspace]);
+          report.push(`${workspace} image ${built.megabytes} MB (built in ${built.seconds} s)`);
+        }
 
-      await docker(["network", "create", ...LABEL, network]);
-      await docker([
-        "run",
-        "-d",
-        ...LABEL,
-        "--name",
-        containers.db,
-        "--network",
-        network,
-        "--network-alias",
-        "tidb",
-        LAB.mariadb,
-      ]);
-      containers.kafka = await runSpec(
-        kafkaContainerSpec({ clusterId: clusterIdFor(NAME), heapMb: 256 }),
-        LAB.kafka,
-        network,
-      );
-      const [kafkaMs] = await Promise.all([
-        waitHealthy(containers.kafka, WAIT_MS.kafka),
-        waitHealthy(containers.db, 120_000),
-      ]);
-      report.push(`kafka healthy (the program's kafka-topics.sh probe) after ${kafkaMs} ms`);
+        await docker(["network", "create", ...LABEL, network]);
+        await docker([
+          "run",
+          "-d",
+          ...LABEL,
+          "--name",
+          containers.db,
+          "--network",
+          network,
+          "--network-alias",
+          "tidb",
+          LAB.mariadb,
+        ]);
+        containers.kafka = await runSpec(
+          kafkaContainerSpec({ clusterId: clusterIdFor(NAME), heapMb: 256 }),
+          LAB.kafka,
+          network,
+        );
+        const [kafkaMs] = await Promise.all([
+          waitHealthy(containers.kafka, WAIT_MS.kafka),
+          waitHealthy(containers.db, 120_000),
+        ]);
+        report.push(`kafka healthy (the program's kafka-topics.sh probe) after ${kafkaMs} ms`);
 
-      // The changefeed step exactly as the program runs it, in the ops image: it creates the topic and its
-      // dead-letter topic in Kafka, then the changefeed in TiCDC, here a local server answering like TiCDC's
-      // API, reached at the program's address (http://ticdc:8300) through a relay on the network's gateway.
-      ticdc = await new FakeTicdc().listen();
-      const ticdcAddress = new URL(ticdc.url);
-      relay = await relayFromNetwork(network, PORTS.ticdc, {
-        host: ticdcAddress.hostname,
-        port: Number(ticdcAddress.port),
-      });
-      const changefeedStarted = Date.now();
-      changefeedOutput = await docker([
-        "run",
-        "--rm",
-        ...LABEL,
-        "--network",
-        network,
-        "--add-host",
-        `ticdc:${relay.gateway}`,
-        ...HARDENED,
-        ...Object.entries(changefeedEnvironment(CHANGEFEED)).flatMap(([key, value]) => [
-          "-e",
-          `${key}=${value}`,
-        ]),
-        images.ops,
-        ...CHANGEFEED_APPLY_COMMAND,
-      ]);
-      report.push(`changefeed step (ops image) done in ${Date.now() - changefeedStarted} ms`);
-
-      // The init step as the program runs it: plain settings on the command line, secrets by name only.
-      await docker(
-        [
+        // The changefeed step exactly as the program runs it, in the ops image: it creates the topic and its
+        // dead-letter topic in Kafka, then the changefeed in TiCDC, here a local server answering like TiCDC's
+        // API, reached at the program's address (http://ticdc:8300) through a relay on the network's gateway.
+        ticdc = await new FakeTicdc().listen();
+        const ticdcAddress = new URL(ticdc.url);
+        relay = await relayFromNetwork(network, PORTS.ticdc, {
+          host: ticdcAddress.hostname,
+          port: Number(ticdcAddress.port),
+        });
+        const changefeedStarted = Date.now();
+        changefeedOutput = await docker([
           "run",
           "--rm",
           ...LABEL,
           "--network",
           network,
+          "--add-host",
+          `ticdc:${relay.gateway}`,
           ...HARDENED,
-          ...Object.entries(
-            migrationEnvironment({ database: "appdb", adminEmail: "admin@test.com" }),
-          ).flatMap(([key, value]) => ["-e", `${key}=${value}`]),
-          ...Object.keys(SECRETS).flatMap((key) => ["-e", key]),
+          ...Object.entries(changefeedEnvironment(CHANGEFEED)).flatMap(([key, value]) => [
+            "-e",
+            `${key}=${value}`,
+          ]),
+          images.ops,
+          ...CHANGEFEED_APPLY_COMMAND,
+        ]);
+        report.push(`changefeed step (ops image) done in ${Date.now() - changefeedStarted} ms`);
+
+        // The init step as the program runs it: plain settings on the command line, secrets by name only.
+        await docker(
+          [
+            "run",
+            "--rm",
+            ...LABEL,
+            "--network",
+            network,
+            ...HARDENED,
+            ...Object.entries(
+              migrationEnvironment({ database: "appdb", adminEmail: "admin@test.com" }),
+            ).flatMap(([key, value]) => ["-e", `${key}=${value}`]),
+            ...Object.keys(SECRETS).flatMap((key) => ["-e", key]),
+            images.api,
+            ...MIGRATION_COMMAND,
+          ],
+          { env: { ...process.env, ...SECRETS } },
+        );
+
+        const apiHostPort = await freePort();
+        containers.api = await runSpec(
+          serviceContainerSpec({
+            alias: "api",
+            env: apiEnvironment({
+              database: "appdb",
+              dbPassword: API_DB_PASSWORD,
+              tokenTtlSeconds: 3600,
+              loginRateLimitPerMinute: 100,
+              logLevel: "info",
+            }),
+            healthPort: API_PORT,
+            memoryMb: DEFAULTS.serviceMemoryMb.api,
+          }),
           images.api,
-          ...MIGRATION_COMMAND,
-        ],
-        { env: { ...process.env, ...SECRETS } },
-      );
-
-      const apiHostPort = await freePort();
-      containers.api = await runSpec(
-        serviceContainerSpec({
-          alias: "api",
-          env: apiEnvironment({
-            database: "appdb",
-            dbPassword: API_DB_PASSWORD,
-            tokenTtlSeconds: 3600,
-            loginRateLimitPerMinute: 100,
-            logLevel: "info",
+          network,
+          ["--publish", `127.0.0.1:${apiHostPort}:${API_PORT}`],
+        );
+        apiUrl = `http://127.0.0.1:${apiHostPort}`;
+        containers.consumer = await runSpec(
+          serviceContainerSpec({
+            alias: "consumer",
+            env: consumerEnvironment({ topic: TOPIC, groupId: consumerGroupOf(TOPIC), logLevel: "info" }),
+            healthPort: CONSUMER_METRICS_PORT,
+            memoryMb: DEFAULTS.serviceMemoryMb.consumer,
           }),
-          healthPort: API_PORT,
-          memoryMb: DEFAULTS.serviceMemoryMb.api,
-        }),
-        images.api,
-        network,
-        ["--publish", `127.0.0.1:${apiHostPort}:${API_PORT}`],
-      );
-      apiUrl = `http://127.0.0.1:${apiHostPort}`;
-      containers.consumer = await runSpec(
-        serviceContainerSpec({
-          alias: "consumer",
-          env: consumerEnvironment({ topic: TOPIC, groupId: consumerGroupOf(TOPIC), logLevel: "info" }),
-          healthPort: CONSUMER_METRICS_PORT,
-          memoryMb: DEFAULTS.serviceMemoryMb.consumer,
-        }),
-        images.consumer,
-        network,
-      );
+          images.consumer,
+          network,
+        );
 
-      // The token purge: another entry point of the API image, with the program's default settings.
-      containers.purge = await runSpec(
-        serviceContainerSpec({
-          alias: "purge",
-          command: PURGE_COMMAND,
-          env: purgeEnvironment({
-            database: "appdb",
-            dbPassword: PURGE_DB_PASSWORD,
-            intervalSeconds: 300,
-            graceSeconds: 86_400,
-            batchSize: 1000,
-            logLevel: "info",
+        // The token purge: another entry point of the API image, with the program's default settings.
+        containers.purge = await runSpec(
+          serviceContainerSpec({
+            alias: "purge",
+            command: PURGE_COMMAND,
+            env: purgeEnvironment({
+              database: "appdb",
+              dbPassword: PURGE_DB_PASSWORD,
+              intervalSeconds: 300,
+              graceSeconds: 86_400,
+              batchSize: 1000,
+              logLevel: "info",
+            }),
+            healthPort: PURGE_METRICS_PORT,
+            memoryMb: DEFAULTS.serviceMemoryMb.purge,
           }),
-          healthPort: PURGE_METRICS_PORT,
-          memoryMb: DEFAULTS.serviceMemoryMb.purge,
-        }),
-        images.api,
-        network,
-      );
+          images.api,
+          network,
+        );
 
-      // Prometheus as the program configures it: its flags, the generated configuration and rules as uploads,
-      // and a data volume at /prometheus. Only the api and consumer targets exist here.
-      const prometheusHostPort = await freePort();
-      containers.prometheus = await runSpec(
-        prometheusContainerSpec({ pdCount: 1, tikvCount: 1 }),
-        LAB.prometheus,
-        network,
-        ["--publish", `127.0.0.1:${prometheusHostPort}:${PROMETHEUS_PORT}`],
-      );
-      prometheusUrl = `http://127.0.0.1:${prometheusHostPort}`;
-    });
+        // Prometheus as the program configures it: its flags, the generated configuration and rules as uploads,
+        // and a data volume at /prometheus. Only the api and consumer targets exist here.
+        const prometheusHostPort = await freePort();
+        containers.prometheus = await runSpec(
+          prometheusContainerSpec({ pdCount: 1, tikvCount: 1 }),
+          LAB.prometheus,
+          network,
+          ["--publish", `127.0.0.1:${prometheusHostPort}:${PROMETHEUS_PORT}`],
+        );
+        prometheusUrl = `http://127.0.0.1:${prometheusHostPort}`;
+      },
+      { timeout: 1_200_000 },
+    );
 
     after(async () => {
       for (const line of report) console.log(`container test: ${line}`);
