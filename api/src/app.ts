@@ -7,6 +7,8 @@ import { RateLimiter, type LoginRateLimiter } from "./rate-limit.ts";
 import { authRoutes, BODY_LIMIT } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
+import { PasswordHasher } from "./passwords.ts";
+import { databaseSessions, type SessionLookup } from "./sessions.ts";
 import { pageRoutes } from "./routes/page.ts";
 import { weakETag } from "./etag.ts";
 import { sendJsonDirectly } from "./json-response.ts";
@@ -26,6 +28,10 @@ export interface AppDeps {
   readonly clock?: () => Date;
   /** The login limit. Default: in memory, `loginRateLimitPerMinute` per client. */
   readonly limiter?: LoginRateLimiter;
+  /** Password hashing. Default: Argon2id at OWASP's parameters, concurrency from the machine. */
+  readonly passwords?: PasswordHasher;
+  /** Where tokens are looked up. Default: the database on every request. */
+  readonly sessions?: SessionLookup;
 }
 
 /**
@@ -62,7 +68,16 @@ export function createApp(deps: AppDeps): express.Express {
   pageRoutes(app);
   healthRoutes(app, { store, logger });
   metricsRoutes(app, { metrics });
-  authRoutes(app, { store, logger, metrics, tokenTtlSeconds: config.tokenTtlSeconds, clock, limiter });
+  authRoutes(app, {
+    store,
+    logger,
+    metrics,
+    tokenTtlSeconds: config.tokenTtlSeconds,
+    clock,
+    limiter,
+    passwords: deps.passwords ?? new PasswordHasher(),
+    sessions: deps.sessions ?? databaseSessions(store),
+  });
 
   app.use((req: Request) => {
     throw new ApiError(404, "not_found", `no route for ${req.method} ${req.path}`);

@@ -16,7 +16,10 @@ import { loadApiConfig } from "./config.ts";
 import { createPool } from "./database.ts";
 import { DatabaseRateLimiter, startSweeping } from "./database-rate-limit.ts";
 import { createApiMetrics } from "./metrics.ts";
+import { PasswordHasher } from "./passwords.ts";
+import { cachedSessions, databaseSessions } from "./sessions.ts";
 import { createAuthStore } from "./store.ts";
+import { lowerThreadpoolPriority } from "./threadpool-priority.ts";
 
 const config = loadConfigOrExit(() => loadApiConfig(process.env));
 
@@ -30,11 +33,29 @@ const sharedLimiter =
     ? new DatabaseRateLimiter(config.db, { perMinute: config.loginRateLimitPerMinute })
     : undefined;
 const sweeper = sharedLimiter === undefined ? undefined : startSweeping(sharedLimiter, logger);
+const store = createAuthStore(pool);
+const passwords = new PasswordHasher();
+// The decoy hash is the pool's first task: its threads exist afterwards, and are lowered once, for good.
+await passwords.prepareDecoy();
+const niceThreads = lowerThreadpoolPriority();
+const sessions =
+  config.tokenCache === undefined
+    ? databaseSessions(store)
+    : cachedSessions({
+        store,
+        logger,
+        limits: config.tokenCache,
+        maxAgeMs: config.tokenCache.maxAgeMs,
+        revocationBoundMs: config.tokenCache.revocationBoundMs,
+        clock: () => new Date(),
+      });
 const app = createApp({
-  store: createAuthStore(pool),
+  store,
   logger,
   metrics: createApiMetrics(),
   config,
+  passwords,
+  sessions,
   ...(sharedLimiter === undefined ? {} : { limiter: sharedLimiter }),
 });
 
@@ -47,6 +68,8 @@ server.listen({ port: config.port, host: config.host }, () => {
     port: config.port,
     database: `${config.db.host}:${config.db.port}/${config.db.database}`,
     loginRateLimitStore: config.loginRateLimitStore,
+    passwordHashing: `${passwords.policy.algorithm}, ${passwords.concurrency} at once, ${niceThreads} pool threads at lower priority`,
+    tokenCache: config.tokenCache ?? "off",
   });
 });
 server.on("error", (error) => {
@@ -67,6 +90,7 @@ exitGracefullyOnSignals({
     server.closeIdleConnections();
     await closed;
     await sweeper?.stop();
+    await sessions.stop();
     await Promise.all([pool.end(), sharedLimiter?.close()]);
   },
   finally: shutdownLogging,
