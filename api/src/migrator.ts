@@ -25,11 +25,12 @@ interface TableGrant {
 }
 
 /**
- * The API reads users, reads and writes tokens (never deletes them), and keeps the shared login limit's
- * rows: nothing else, no DDL, no other database.
+ * The API reads users and upgrades their password hashes (rehash at login), reads and writes tokens (never
+ * deletes them), and keeps the shared login limit's rows: nothing else, no DDL, no other database. UPDATE
+ * on users is table-wide: TiDB grants column privileges (UPDATE (password_hash)) only from v8.5.6.
  */
 const API_GRANTS: readonly TableGrant[] = [
-  { table: "users", privileges: "SELECT" },
+  { table: "users", privileges: "SELECT, UPDATE" },
   { table: "tokens", privileges: "SELECT, INSERT, UPDATE" },
   { table: "login_rate_limits", privileges: "SELECT, INSERT, UPDATE, DELETE" },
 ];
