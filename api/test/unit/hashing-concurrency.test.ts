@@ -28,24 +28,9 @@ describe("how many password hashes run at once", () => {
   });
 
   it("leaves one thread of libuv's pool for fs and dns.lookup", () => {
-    assert.equal(
-      hashingConcurrency({
-        cores: 16,
-        memoryBytes: 64 * 1024 * MiB,
-        perHashBytes: ARGON2ID,
-        threadpoolSize: 4,
-      }),
-      3,
-    );
-    assert.equal(
-      hashingConcurrency({
-        cores: 16,
-        memoryBytes: 64 * 1024 * MiB,
-        perHashBytes: ARGON2ID,
-        threadpoolSize: 1,
-      }),
-      1,
-    );
+    const plenty = { cores: 16, memoryBytes: 64 * 1024 * MiB, perHashBytes: ARGON2ID };
+    assert.equal(hashingConcurrency({ ...plenty, threadpoolSize: 4 }), 3);
+    assert.equal(hashingConcurrency({ ...plenty, threadpoolSize: 1 }), 1);
   });
 
   it("reads this machine: its cores, its memory or container limit, and UV_THREADPOOL_SIZE", () => {
