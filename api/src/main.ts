@@ -38,11 +38,15 @@ const passwords = new PasswordHasher();
 // The decoy hash is the pool's first task: its threads exist afterwards, and are lowered once, for good.
 await passwords.prepareDecoy();
 const niceThreads = lowerThreadpoolPriority();
+// The revocation feed's own connection (see CachedSessionsOptions.revocations).
+const revocationPool =
+  config.tokenCache === undefined ? undefined : createPool(config.db, { connectionLimit: 1 });
 const sessions =
-  config.tokenCache === undefined
+  config.tokenCache === undefined || revocationPool === undefined
     ? databaseSessions(store)
     : cachedSessions({
         store,
+        revocations: createAuthStore(revocationPool),
         logger,
         limits: config.tokenCache,
         maxAgeMs: config.tokenCache.maxAgeMs,
@@ -91,7 +95,7 @@ exitGracefullyOnSignals({
     await closed;
     await sweeper?.stop();
     await sessions.stop();
-    await Promise.all([pool.end(), sharedLimiter?.close()]);
+    await Promise.all([pool.end(), revocationPool?.end(), sharedLimiter?.close()]);
   },
   finally: shutdownLogging,
 });

@@ -25,7 +25,13 @@ export function databaseSessions(store: Pick<AuthStore, "findSession">): Session
 }
 
 export interface CachedSessionsOptions {
-  readonly store: Pick<AuthStore, "findSession" | "revokedSince">;
+  readonly store: Pick<AuthStore, "findSession">;
+  /**
+   * Where the revocation feed polls: best on a connection of its own, so the poll never waits behind the
+   * requests' lookups. Queued behind a burst of cache misses, it could miss the bound, which turns the
+   * cache off and makes every request a miss.
+   */
+  readonly revocations: Pick<AuthStore, "revokedSince">;
   readonly logger: Logger;
   readonly limits: TokenCacheLimits;
   /** A revoked token is refused everywhere within this long (ms) of its revocation's commit. */
@@ -48,7 +54,7 @@ export function cachedSessions(options: CachedSessionsOptions): SessionLookup {
   const monotonic = options.monotonic ?? (() => performance.now());
   const cache = new TokenCache(options.limits);
   const feed = new RevocationFeed({
-    store,
+    store: options.revocations,
     logger: options.logger,
     boundMs: options.revocationBoundMs,
     clock: options.clock,

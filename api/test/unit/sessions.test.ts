@@ -43,6 +43,7 @@ function setUp(options: { maxAgeMs?: number } = {}) {
   let offset = 0;
   const sessions = cachedSessions({
     store,
+    revocations: store,
     logger: getLogger("test"),
     limits: { maxEntries: 100, maxBytes: 1e6 },
     revocationBoundMs: BOUND_MS,
