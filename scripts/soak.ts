@@ -237,8 +237,8 @@ async function main(): Promise<number> {
         const t = elapsed();
         loads.push(loadavg()[0] ?? 0);
         for (const service of services) {
-          // The API is sampled between logins: scrypt's 128 MiB work buffer, held while a password is
-          // hashed and unmapped after, would otherwise add 128 MiB to RSS at whichever samples it caught.
+          // The API is sampled between logins: a password hash's work buffer (19 MiB for Argon2id), held
+          // while it is hashed and unmapped after, would otherwise add to RSS at whichever samples it caught.
           const deadline = performance.now() + 3000;
           while (service === api && loginInFlight() && performance.now() < deadline) {
             await new Promise((resolve) => setTimeout(resolve, 10));

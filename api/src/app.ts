@@ -6,6 +6,8 @@ import type { ApiMetrics } from "./metrics.ts";
 import { RateLimiter, type LoginRateLimiter } from "./rate-limit.ts";
 import { authRoutes, BODY_LIMIT } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { PasswordHasher } from "./passwords.ts";
+import { databaseSessions, type SessionLookup } from "./sessions.ts";
 import { pageRoutes } from "./routes/page.ts";
 import { weakETag } from "./etag.ts";
 import { sendJsonDirectly } from "./json-response.ts";
@@ -25,6 +27,10 @@ export interface AppDeps {
   readonly clock?: () => Date;
   /** The login limit. Default: in memory, `loginRateLimitPerMinute` per client. */
   readonly limiter?: LoginRateLimiter;
+  /** Password hashing. Default: Argon2id at OWASP's parameters, concurrency from the machine. */
+  readonly passwords?: PasswordHasher;
+  /** Where tokens are looked up. Default: the database on every request. */
+  readonly sessions?: SessionLookup;
 }
 
 /**
@@ -60,7 +66,16 @@ export function createApp(deps: AppDeps): express.Express {
 
   pageRoutes(app);
   healthRoutes(app, { store, logger });
-  authRoutes(app, { store, logger, metrics, tokenTtlSeconds: config.tokenTtlSeconds, clock, limiter });
+  authRoutes(app, {
+    store,
+    logger,
+    metrics,
+    tokenTtlSeconds: config.tokenTtlSeconds,
+    clock,
+    limiter,
+    passwords: deps.passwords ?? new PasswordHasher(),
+    sessions: deps.sessions ?? databaseSessions(store),
+  });
 
   app.use((req: Request) => {
     throw new ApiError(404, "not_found", `no route for ${req.method} ${req.path}`);

@@ -20,7 +20,18 @@ export interface ApiConfig {
    * X-Forwarded-For entries are believed, or true (all of them).
    */
   readonly trustProxy: boolean | number;
+  /** The /me token cache, or undefined when it is turned off. */
+  readonly tokenCache?: TokenCacheConfig;
   readonly logLevel: LogLevel;
+}
+
+export interface TokenCacheConfig {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  /** A cached session is read from the database again after this long, in ms. */
+  readonly maxAgeMs: number;
+  /** A revoked token is refused by every process within this long, in ms. */
+  readonly revocationBoundMs: number;
 }
 
 export interface DbConfig {
@@ -55,6 +66,18 @@ export function loadApiConfig(env: Env): ApiConfig {
     loginRateLimitPerMinute: reader.read(API_ENV.LOGIN_RATE_LIMIT_PER_MINUTE),
     loginRateLimitStore: reader.read(API_ENV.LOGIN_RATE_LIMIT_STORE),
     trustProxy: reader.read(API_ENV.TRUST_PROXY),
+    ...tokenCacheConfig(reader),
     logLevel: reader.read(API_ENV.LOG_LEVEL),
+  };
+}
+
+function tokenCacheConfig(reader: EnvReader): { tokenCache?: TokenCacheConfig } {
+  const maxEntries = reader.read(API_ENV.TOKEN_CACHE_MAX_ENTRIES);
+  const maxMib = reader.read(API_ENV.TOKEN_CACHE_MAX_MIB);
+  const maxAgeSeconds = reader.read(API_ENV.TOKEN_CACHE_MAX_AGE_SECONDS);
+  const revocationBoundMs = reader.read(API_ENV.TOKEN_CACHE_REVOCATION_BOUND_MS);
+  if (maxEntries === 0 || maxMib === 0 || maxAgeSeconds === 0) return {};
+  return {
+    tokenCache: { maxEntries, maxBytes: maxMib * 2 ** 20, maxAgeMs: maxAgeSeconds * 1000, revocationBoundMs },
   };
 }

@@ -17,7 +17,10 @@ import { createPool } from "./database.ts";
 import { DatabaseRateLimiter, startSweeping } from "./database-rate-limit.ts";
 import { createApiMetrics } from "./metrics.ts";
 import { createMetricsServer } from "./metrics-server.ts";
+import { PasswordHasher } from "./passwords.ts";
+import { cachedSessions, databaseSessions } from "./sessions.ts";
 import { createAuthStore } from "./store.ts";
+import { lowerThreadpoolPriority } from "./threadpool-priority.ts";
 
 const config = loadConfigOrExit(() => loadApiConfig(process.env));
 
@@ -32,11 +35,33 @@ const sharedLimiter =
     : undefined;
 const sweeper = sharedLimiter === undefined ? undefined : startSweeping(sharedLimiter, logger);
 const metrics = createApiMetrics();
+const store = createAuthStore(pool);
+const passwords = new PasswordHasher();
+// The decoy hash is the pool's first task: its threads exist afterwards, and are lowered once, for good.
+await passwords.prepareDecoy();
+const niceThreads = lowerThreadpoolPriority();
+// The revocation feed's own connection (see CachedSessionsOptions.revocations).
+const revocationPool =
+  config.tokenCache === undefined ? undefined : createPool(config.db, { connectionLimit: 1 });
+const sessions =
+  config.tokenCache === undefined || revocationPool === undefined
+    ? databaseSessions(store)
+    : cachedSessions({
+        store,
+        revocations: createAuthStore(revocationPool),
+        logger,
+        limits: config.tokenCache,
+        maxAgeMs: config.tokenCache.maxAgeMs,
+        revocationBoundMs: config.tokenCache.revocationBoundMs,
+        clock: () => new Date(),
+      });
 const app = createApp({
-  store: createAuthStore(pool),
+  store,
   logger,
   metrics,
   config,
+  passwords,
+  sessions,
   ...(sharedLimiter === undefined ? {} : { limiter: sharedLimiter }),
 });
 
@@ -59,6 +84,8 @@ void Promise.all([listen(server, config.port), listen(metricsServer, config.metr
     metricsPort: config.metricsPort,
     database: `${config.db.host}:${config.db.port}/${config.db.database}`,
     loginRateLimitStore: config.loginRateLimitStore,
+    passwordHashing: `${passwords.policy.algorithm}, ${passwords.concurrency} at once, ${niceThreads} pool threads at lower priority`,
+    tokenCache: config.tokenCache ?? "off",
   });
 });
 
@@ -78,7 +105,8 @@ exitGracefullyOnSignals({
     };
     await Promise.all([close(server), close(metricsServer)]);
     await sweeper?.stop();
-    await Promise.all([pool.end(), sharedLimiter?.close()]);
+    await sessions.stop();
+    await Promise.all([pool.end(), revocationPool?.end(), sharedLimiter?.close()]);
   },
   finally: shutdownLogging,
 });

@@ -1,7 +1,7 @@
 import type { Connection, RowDataPacket } from "mysql2/promise";
 import type { Logger } from "@tidbstack/service-kit";
 import type { Migration } from "./migrations.ts";
-import { hashPassword, verifyPassword } from "./passwords.ts";
+import { PasswordHasher } from "./passwords.ts";
 
 /** A named lock serialises concurrent runs (two `pulumi up`s, a manual run); TiDB, MySQL and MariaDB all have GET_LOCK. */
 const LOCK_NAME = "tidbstack_schema_migrations";
@@ -25,11 +25,12 @@ interface TableGrant {
 }
 
 /**
- * The API reads users, reads and writes tokens (never deletes them), and keeps the shared login limit's
- * rows: nothing else, no DDL, no other database.
+ * The API reads users and upgrades their password hashes (rehash at login), reads and writes tokens (never
+ * deletes them), and keeps the shared login limit's rows: nothing else, no DDL, no other database. UPDATE
+ * on users is table-wide: TiDB grants column privileges (UPDATE (password_hash)) only from v8.5.6.
  */
 const API_GRANTS: readonly TableGrant[] = [
-  { table: "users", privileges: "SELECT" },
+  { table: "users", privileges: "SELECT, UPDATE" },
   { table: "tokens", privileges: "SELECT, INSERT, UPDATE" },
   { table: "login_rate_limits", privileges: "SELECT, INSERT, UPDATE, DELETE" },
 ];
@@ -131,8 +132,9 @@ async function ensureAccount(
 }
 
 /**
- * Creates the seed user, or resets its password when it no longer matches. An unchanged password writes
- * nothing, so re-running the migration emits no change event downstream.
+ * Creates the seed user, or resets its password when it no longer matches or its hash is weaker than the
+ * current policy (Argon2id). An unchanged password writes nothing, so re-running the migration emits no
+ * change event downstream.
  */
 async function upsertSeedUser(connection: Connection, seed: SeedUser): Promise<MigrationReport["seedUser"]> {
   const email = seed.email.trim().toLowerCase();
@@ -140,10 +142,12 @@ async function upsertSeedUser(connection: Connection, seed: SeedUser): Promise<M
     email,
   ]);
   const existing = rows[0];
-  if (existing !== undefined && (await verifyPassword(seed.password, String(existing["password_hash"])))) {
-    return "unchanged";
+  const passwords = new PasswordHasher();
+  if (existing !== undefined) {
+    const verification = await passwords.verify(seed.password, String(existing["password_hash"]));
+    if (verification.valid && !verification.needsRehash) return "unchanged";
   }
-  const passwordHash = await hashPassword(seed.password);
+  const passwordHash = await passwords.hash(seed.password);
   await connection.query(
     "INSERT INTO users (email, password_hash) VALUES (?, ?) ON DUPLICATE KEY UPDATE password_hash = VALUES(password_hash)",
     [email, passwordHash],

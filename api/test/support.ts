@@ -7,7 +7,9 @@ import { createPool } from "../src/database.ts";
 import { createApiMetrics } from "../src/metrics.ts";
 import { MIGRATIONS } from "../src/migrations.ts";
 import { migrate } from "../src/migrator.ts";
+import type { PasswordHasher } from "../src/passwords.ts";
 import type { LoginRateLimiter } from "../src/rate-limit.ts";
+import type { SessionLookup } from "../src/sessions.ts";
 import { createAuthStore, type AuthStore } from "../src/store.ts";
 
 export const ADMIN = { email: "admin@test.com", password: "temp-password" } as const;
@@ -26,7 +28,13 @@ type ConfigOverrides = Partial<AppDeps["config"]>;
 /** Runs createApp() on an ephemeral port with logs captured, the way main.ts runs it. */
 export async function startApi(
   store: AuthStore,
-  options: { config?: ConfigOverrides; clock?: () => Date; limiter?: LoginRateLimiter } = {},
+  options: {
+    config?: ConfigOverrides;
+    clock?: () => Date;
+    limiter?: LoginRateLimiter;
+    passwords?: PasswordHasher;
+    sessions?: SessionLookup;
+  } = {},
 ): Promise<RunningApi> {
   const capture = captureLogLines("debug");
   const metrics = createApiMetrics();
@@ -43,6 +51,8 @@ export async function startApi(
     config,
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.limiter === undefined ? {} : { limiter: options.limiter }),
+    ...(options.passwords === undefined ? {} : { passwords: options.passwords }),
+    ...(options.sessions === undefined ? {} : { sessions: options.sessions }),
   };
   const app = createApp(deps);
   const server: Server = createServer(app);

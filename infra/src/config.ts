@@ -22,6 +22,7 @@ import { type KubernetesConfig, loadKubernetesConfig } from "./kubernetes/config
 import { TIKV_MIN_NOFILE, TIKV_NOFILE } from "./lib/container-specs.ts";
 import type { LogRotation } from "./lib/container-specs.ts";
 import { LOOPBACK } from "./lib/host-address.ts";
+import type { TokenCacheSettings } from "./lib/service-env.ts";
 
 /** Everything the stack reads from Pulumi config, validated: a bad value fails `pulumi preview` naming its key. */
 export interface StackConfig {
@@ -79,6 +80,8 @@ export interface StackConfig {
   readonly tokenTtlSeconds: number;
   /** API login attempts per client IP per minute. */
   readonly loginRateLimitPerMinute: number;
+  /** The API's per-process /me token cache. */
+  readonly tokenCache: TokenCacheSettings;
   /** The seed admin's email. */
   readonly adminEmail: string;
   /** Log level of both services. */
@@ -313,6 +316,15 @@ export function loadStackConfig(config: ConfigSource = new pulumi.Config()): Sta
       "loginRateLimitPerMinute",
       likeVariable(API_ENV.LOGIN_RATE_LIMIT_PER_MINUTE),
     ),
+    tokenCache: {
+      maxEntries: number("tokenCacheMaxEntries", likeVariable(API_ENV.TOKEN_CACHE_MAX_ENTRIES)),
+      maxMib: number("tokenCacheMaxMib", likeVariable(API_ENV.TOKEN_CACHE_MAX_MIB)),
+      maxAgeSeconds: number("tokenCacheMaxAgeSeconds", likeVariable(API_ENV.TOKEN_CACHE_MAX_AGE_SECONDS)),
+      revocationBoundMs: number(
+        "tokenCacheRevocationBoundMs",
+        likeVariable(API_ENV.TOKEN_CACHE_REVOCATION_BOUND_MS),
+      ),
+    },
     adminEmail: text("adminEmail", { fallback: "admin@test.com", check: follows(EMAIL) }),
     logLevel: text("logLevel", {
       fallback: API_ENV.LOG_LEVEL.default,

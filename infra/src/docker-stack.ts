@@ -131,6 +131,7 @@ export function deployDocker(config: StackConfig): Record<string, unknown> {
         dbPassword: config.apiDbPassword,
         tokenTtlSeconds: config.tokenTtlSeconds,
         loginRateLimitPerMinute: config.loginRateLimitPerMinute,
+        tokenCache: config.tokenCache,
         // One API container: a per-process limit is the whole limit.
         loginRateLimitStore: config.loginRateLimitStore ?? "memory",
         logLevel: config.logLevel,

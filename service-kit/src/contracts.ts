@@ -286,6 +286,11 @@ export const API_ENV = {
     integer("LOGIN_RATE_LIMIT_PER_MINUTE", 10, { min: 1, max: 1_000_000 }),
     { kind: "choice", name: "LOGIN_RATE_LIMIT_STORE", values: RATE_LIMIT_STORES, default: "memory" },
     { kind: "proxyTrust", name: "TRUST_PROXY", default: false },
+    // The /me token cache (api/src/sessions.ts); 0 entries, 0 MiB or a max age of 0 turns it off.
+    integer("TOKEN_CACHE_MAX_ENTRIES", 100_000, { min: 0, max: 10_000_000 }),
+    integer("TOKEN_CACHE_MAX_MIB", 32, { min: 0, max: 4096 }),
+    integer("TOKEN_CACHE_MAX_AGE_SECONDS", 60, { min: 0, max: DAY }),
+    integer("TOKEN_CACHE_REVOCATION_BOUND_MS", 1000, { min: 100, max: 60_000 }),
     logLevel("LOG_LEVEL"),
   ),
 } as const;

@@ -3,9 +3,10 @@ import type { Logger } from "@tidbstack/service-kit";
 import { isDatabaseUnavailable } from "../database.ts";
 import { ApiError, invalidRequest, staleToken, unauthorized } from "../errors.ts";
 import type { ApiMetrics, LoginOutcome } from "../metrics.ts";
-import { hashPassword, verifyPassword } from "../passwords.ts";
+import type { PasswordHasher } from "../passwords.ts";
 import type { LoginRateLimiter, RateLimitDecision } from "../rate-limit.ts";
-import type { AuthStore, SessionUser } from "../store.ts";
+import type { SessionLookup } from "../sessions.ts";
+import type { AuthStore, SessionUser, UserCredentials } from "../store.ts";
 import { bearerToken, hashToken, newToken } from "../tokens.ts";
 
 /** Login bodies are two short strings; anything larger is refused before it is parsed. */
@@ -23,6 +24,9 @@ export interface AuthRouteDeps {
   readonly clock: () => Date;
   /** Asked before any password is hashed: may this client try now? */
   readonly limiter: LoginRateLimiter;
+  readonly passwords: PasswordHasher;
+  /** Where /me and /logout find a token's user (the database, or a cache of it). */
+  readonly sessions: SessionLookup;
 }
 
 interface Credentials {
@@ -52,10 +56,7 @@ const clientIp = (req: Request): string => req.ip ?? "unknown";
  * Failures are thrown as ApiErrors for the app's one error handler.
  */
 export function authRoutes(router: IRouter, deps: AuthRouteDeps): void {
-  const { store, logger, metrics, clock, limiter } = deps;
-  // Unknown emails are checked against this hash too, so they cost the same time as a wrong password.
-  let decoyHash: Promise<string> | undefined;
-  const decoy = (): Promise<string> => (decoyHash ??= hashPassword("decoy password for unknown users"));
+  const { store, logger, metrics, clock, limiter, passwords, sessions } = deps;
 
   const logLogin = (outcome: LoginOutcome, ip: string, userId: number | null, reason?: string): void => {
     metrics.loginAttempts.inc({ outcome });
@@ -68,9 +69,30 @@ export function authRoutes(router: IRouter, deps: AuthRouteDeps): void {
     const token = bearerToken(req.get("authorization"));
     if (token === undefined) throw unauthorized();
     const tokenHash = hashToken(token);
-    const user = await store.findSessionUser(tokenHash, clock());
+    const user = await sessions.find(tokenHash, clock());
     if (user === undefined) throw staleToken();
     return { user, tokenHash };
+  };
+
+  /**
+   * Stores a hash under the current policy in place of a weaker one, only if the row still holds the hash
+   * just verified. A failure is logged, not answered: the login itself has succeeded.
+   */
+  const upgradeHash = async (user: UserCredentials, password: string): Promise<void> => {
+    try {
+      const upgraded = await store.replacePasswordHash(
+        user.id,
+        user.passwordHash,
+        await passwords.hash(password),
+      );
+      logger.info({
+        action: "password_rehash",
+        userId: user.id,
+        outcome: upgraded ? "upgraded" : "already_replaced",
+      });
+    } catch (error) {
+      logger.warn({ action: "password_rehash", userId: user.id, outcome: "failed" }, error);
+    }
   };
 
   router.post("/login", express.json({ limit: BODY_LIMIT, strict: true }), async (req, res) => {
@@ -96,7 +118,7 @@ export function authRoutes(router: IRouter, deps: AuthRouteDeps): void {
       logLogin("invalid_request", ip, null);
       throw error;
     }
-    let user;
+    let user: UserCredentials | undefined;
     try {
       user = await store.findUserByEmail(credentials.email);
     } catch (error) {
@@ -108,15 +130,13 @@ export function authRoutes(router: IRouter, deps: AuthRouteDeps): void {
       if (!res.writableFinished)
         clientGone.abort(new ApiError(499, "client_closed_request", "the client went away"));
     });
-    const passwordMatches = await verifyPassword(
-      credentials.password,
-      user?.passwordHash ?? (await decoy()),
-      clientGone.signal,
-    );
-    if (user === undefined || !passwordMatches) {
+    // An unknown email is checked against a decoy hash: it costs what a wrong password costs.
+    const verification = await passwords.verify(credentials.password, user?.passwordHash, clientGone.signal);
+    if (user === undefined || !verification.valid) {
       logLogin("failure", ip, null, user === undefined ? "unknown_email" : "wrong_password");
       throw new ApiError(401, "invalid_credentials", "email or password is incorrect");
     }
+    if (verification.needsRehash) await upgradeHash(user, credentials.password);
     const token = newToken();
     const now = clock();
     const expiresAt = new Date(now.getTime() + deps.tokenTtlSeconds * 1000);
@@ -133,6 +153,7 @@ export function authRoutes(router: IRouter, deps: AuthRouteDeps): void {
   router.post("/logout", async (req, res) => {
     const { user, tokenHash } = await authenticate(req);
     if (!(await store.revokeToken(tokenHash, clock()))) throw staleToken();
+    sessions.forget(tokenHash);
     logger.info({ action: "logout", userId: user.userId, ip: clientIp(req) });
     res.status(204).end();
   });

@@ -88,7 +88,7 @@ interface Answer {
 
 describe("the API process under faults", () => {
   it(
-    "when the database is killed mid login storm, answers 503 JSON (401 where no query is needed), never 500, and recovers without a restart",
+    "when the database is killed mid login storm, answers 503 JSON (401 where no query is needed, a cached /me within 1 s), never 500, and recovers without a restart",
     { timeout: 120_000 },
     async () => {
       const server = await startMariaDb();
@@ -176,6 +176,14 @@ describe("the API process under faults", () => {
         }
         const whileDown = answers.filter((a) => a.sentAt > phase.killed && a.answeredAt < phase.restarting);
         for (const answer of whileDown) {
+          // The token cache may answer a /me sent within its bound (1 s by default) of the outage's start.
+          if (answer.kind === "me" && answer.status === 200) {
+            assert.ok(
+              answer.sentAt - phase.killed < 1000,
+              `a cached /me ${answer.sentAt - phase.killed} ms into the outage`,
+            );
+            continue;
+          }
           const expected = NEEDS_DATABASE.has(answer.kind)
             ? [503, "database_unavailable"]
             : [401, "unauthorized"];

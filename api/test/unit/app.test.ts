@@ -2,10 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { postJson, startApi, bearer, type RunningApi } from "../support.ts";
 import type { LoginRateLimiter } from "../../src/rate-limit.ts";
-import { MemoryStore } from "./memory-store.ts";
+import { FAST_PASSWORDS, MemoryStore } from "./memory-store.ts";
 
 const USER = { email: "admin@test.com", password: "temp-password" };
-const FAST = { logN: 10, r: 8, p: 1 };
 
 async function errorBody(response: Response): Promise<{ code: string; message: string }> {
   assert.match(response.headers.get("content-type") ?? "", /application\/json/);
@@ -21,8 +20,8 @@ describe("API HTTP layer", () => {
   let api: RunningApi;
 
   before(async () => {
-    store = await MemoryStore.withUser(USER.email, USER.password, FAST);
-    api = await startApi(store, { config: { loginRateLimitPerMinute: 1000 } });
+    store = await MemoryStore.withUser(USER.email, USER.password);
+    api = await startApi(store, { passwords: FAST_PASSWORDS, config: { loginRateLimitPerMinute: 1000 } });
   });
   after(() => api.close());
 
@@ -178,8 +177,8 @@ describe("API HTTP layer", () => {
 
 describe("API login rate limit", () => {
   it("answers 429 with Retry-After once a client exceeds its attempts per minute, and logs it", async () => {
-    const store = await MemoryStore.withUser(USER.email, USER.password, FAST);
-    const api = await startApi(store, { config: { loginRateLimitPerMinute: 3 } });
+    const store = await MemoryStore.withUser(USER.email, USER.password);
+    const api = await startApi(store, { passwords: FAST_PASSWORDS, config: { loginRateLimitPerMinute: 3 } });
     try {
       const statuses = [];
       for (let i = 0; i < 3; i++)
@@ -200,8 +199,11 @@ describe("API login rate limit", () => {
   });
 
   it("trusting one proxy hop, takes the address the proxy appended, not one the client forged before it", async () => {
-    const store = await MemoryStore.withUser(USER.email, USER.password, FAST);
-    const api = await startApi(store, { config: { loginRateLimitPerMinute: 1, trustProxy: 1 } });
+    const store = await MemoryStore.withUser(USER.email, USER.password);
+    const api = await startApi(store, {
+      passwords: FAST_PASSWORDS,
+      config: { loginRateLimitPerMinute: 1, trustProxy: 1 },
+    });
     try {
       // The client forges a first entry on each attempt; the proxy appends the address it really saw.
       const via = (forged: string) => ({ "x-forwarded-for": `${forged}, 198.51.100.7` });
@@ -218,8 +220,11 @@ describe("API login rate limit", () => {
   });
 
   it("with TRUST_PROXY on, limits and logs by the forwarded client address", async () => {
-    const store = await MemoryStore.withUser(USER.email, USER.password, FAST);
-    const api = await startApi(store, { config: { loginRateLimitPerMinute: 1, trustProxy: true } });
+    const store = await MemoryStore.withUser(USER.email, USER.password);
+    const api = await startApi(store, {
+      passwords: FAST_PASSWORDS,
+      config: { loginRateLimitPerMinute: 1, trustProxy: true },
+    });
     try {
       assert.equal(
         (await postJson(`${api.url}/login`, USER, { "x-forwarded-for": "198.51.100.1" })).status,
@@ -244,7 +249,7 @@ describe("API login rate limit", () => {
   });
 
   it("asks a shared limiter before anything else, and answers its refusal with 429 and its Retry-After", async () => {
-    const store = await MemoryStore.withUser(USER.email, USER.password, FAST);
+    const store = await MemoryStore.withUser(USER.email, USER.password);
     const keys: string[] = [];
     const limiter: LoginRateLimiter = {
       take: async (key) => {
@@ -255,7 +260,7 @@ describe("API login rate limit", () => {
     };
     // A store that is down would answer 503: the refusal must come first.
     store.down = true;
-    const api = await startApi(store, { limiter });
+    const api = await startApi(store, { passwords: FAST_PASSWORDS, limiter });
     try {
       const refused = await postJson(`${api.url}/login`, USER);
       assert.equal(refused.status, 429);
@@ -267,14 +272,14 @@ describe("API login rate limit", () => {
   });
 
   it("fails closed: when the shared limiter cannot reach the database, answers 503 JSON and logs the attempt", async () => {
-    const store = await MemoryStore.withUser(USER.email, USER.password, FAST);
+    const store = await MemoryStore.withUser(USER.email, USER.password);
     const limiter: LoginRateLimiter = {
       take: () =>
         Promise.reject(
           Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:4000"), { code: "ECONNREFUSED" }),
         ),
     };
-    const api = await startApi(store, { limiter });
+    const api = await startApi(store, { passwords: FAST_PASSWORDS, limiter });
     try {
       const response = await postJson(`${api.url}/login`, USER);
       assert.equal(response.status, 503);

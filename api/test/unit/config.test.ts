@@ -14,8 +14,15 @@ describe("API configuration", () => {
       loginRateLimitPerMinute: 10,
       loginRateLimitStore: "memory",
       trustProxy: false,
+      tokenCache: { maxEntries: 100_000, maxBytes: 32 * 2 ** 20, maxAgeMs: 60_000, revocationBoundMs: 1000 },
       logLevel: "info",
     });
+  });
+
+  it("turns the token cache off when its entries, its MiB or its maximum age is 0", () => {
+    for (const off of ["TOKEN_CACHE_MAX_ENTRIES", "TOKEN_CACHE_MAX_MIB", "TOKEN_CACHE_MAX_AGE_SECONDS"]) {
+      assert.equal(loadApiConfig({ DB_USER: "api", [off]: "0" }).tokenCache, undefined, off);
+    }
   });
 
   it("reads every variable of the contract", () => {
@@ -31,10 +38,20 @@ describe("API configuration", () => {
       LOGIN_RATE_LIMIT_PER_MINUTE: "3",
       LOGIN_RATE_LIMIT_STORE: "database",
       TRUST_PROXY: "true",
+      TOKEN_CACHE_MAX_ENTRIES: "500",
+      TOKEN_CACHE_MAX_MIB: "2",
+      TOKEN_CACHE_MAX_AGE_SECONDS: "30",
+      TOKEN_CACHE_REVOCATION_BOUND_MS: "250",
       LOG_LEVEL: "DEBUG",
     });
     assert.equal(config.port, 8080);
     assert.equal(config.metricsPort, 9100);
+    assert.deepEqual(config.tokenCache, {
+      maxEntries: 500,
+      maxBytes: 2 * 2 ** 20,
+      maxAgeMs: 30_000,
+      revocationBoundMs: 250,
+    });
     assert.deepEqual(config.db, {
       host: "tidb",
       port: 4001,
@@ -60,6 +77,8 @@ describe("API configuration", () => {
     [{ TRUST_PROXY: "11" }, "TRUST_PROXY", /from 1 to 10/],
     [{ TRUST_PROXY: "-1" }, "TRUST_PROXY", /from 1 to 10/],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL", /one of/],
+    [{ TOKEN_CACHE_MAX_ENTRIES: "-1" }, "TOKEN_CACHE_MAX_ENTRIES", /between/],
+    [{ TOKEN_CACHE_REVOCATION_BOUND_MS: "50" }, "TOKEN_CACHE_REVOCATION_BOUND_MS", /between/],
     [{ DB_NAME: "app-db; DROP" }, "DB_NAME", /letters, digits or underscores/],
     [{ HOST: "0.0.0.0:3000" }, "HOST", /an IP address or a host name/],
     [{ HOST: "[::1]" }, "HOST", /an IP address or a host name/],

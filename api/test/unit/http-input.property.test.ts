@@ -7,7 +7,7 @@ import { captureLogLines, createHttpServer, getLogger, type LogFields } from "@t
 import { listenOnLoopback, rawRequest, type RawResponse } from "@tidbstack/testenv";
 import { createApp } from "../../src/app.ts";
 import { createApiMetrics } from "../../src/metrics.ts";
-import { MemoryStore } from "./memory-store.ts";
+import { FAST_PASSWORDS, MemoryStore } from "./memory-store.ts";
 
 /**
  * Generated requests, written byte for byte to the real Express app behind the same HTTP server as
@@ -16,7 +16,6 @@ import { MemoryStore } from "./memory-store.ts";
  * server's internals in it, and nothing may be logged as an internal error.
  */
 const USER = { email: "admin@test.com", password: "temp-password" };
-const FAST = { logN: 10, r: 8, p: 1 };
 
 const uuid = fc.uuid({ version: 4 });
 /**
@@ -213,13 +212,14 @@ describe("the API on generated requests", () => {
   let records: () => LogFields[];
 
   before(async () => {
-    const store = await MemoryStore.withUser(USER.email, USER.password, FAST);
+    const store = await MemoryStore.withUser(USER.email, USER.password);
     ({ records } = captureLogLines("info"));
     const app = createApp({
       store,
       logger: getLogger("api"),
       metrics: createApiMetrics(),
       config: { tokenTtlSeconds: 3600, loginRateLimitPerMinute: 1_000_000, trustProxy: false },
+      passwords: FAST_PASSWORDS,
     });
     server = createHttpServer(app);
     port = await listenOnLoopback(server);

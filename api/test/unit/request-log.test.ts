@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { captureLogLines, type LogFields } from "@tidbstack/service-kit";
 import { startApi, type RunningApi } from "../support.ts";
-import { MemoryStore } from "./memory-store.ts";
+import { FAST_PASSWORDS, MemoryStore } from "./memory-store.ts";
 
 /** The request lines among `records()`, once there are `count` of them ("finish" comes after the answer). */
 async function requestLines(records: () => LogFields[], count: number): Promise<LogFields[]> {
@@ -18,7 +18,7 @@ describe("the request log", () => {
   let api: RunningApi;
 
   before(async () => {
-    api = await startApi(await MemoryStore.withUser("a@test.com", "password", { logN: 10, r: 8, p: 1 }));
+    api = await startApi(await MemoryStore.withUser("a@test.com", "password"), { passwords: FAST_PASSWORDS });
   });
   after(() => api.close());
 

@@ -7,7 +7,7 @@ import { listenOnLoopback, rawExchange } from "@tidbstack/testenv";
 import { HELMET_OPTIONS } from "../../src/app.ts";
 import { recordHelmet } from "../../src/security-headers.ts";
 import { startApi, type RunningApi } from "../support.ts";
-import { MemoryStore } from "./memory-store.ts";
+import { FAST_PASSWORDS, MemoryStore } from "./memory-store.ts";
 
 /** Headers of the response, without those that differ by server or moment. */
 const securityHeaders = (response: Response): Record<string, string> =>
@@ -45,7 +45,7 @@ describe("security headers", () => {
   let reference: { url: string; close: () => void };
 
   before(async () => {
-    api = await startApi(await MemoryStore.withUser("a@test.com", "password", { logN: 10, r: 8, p: 1 }));
+    api = await startApi(await MemoryStore.withUser("a@test.com", "password"), { passwords: FAST_PASSWORDS });
     // helmet itself, per request, with the API's options: what the recorded headers must equal.
     const app = express();
     app.use(helmet(HELMET_OPTIONS));

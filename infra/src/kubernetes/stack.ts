@@ -264,6 +264,7 @@ export function deployKubernetes(
           dbPassword: "",
           tokenTtlSeconds: config.tokenTtlSeconds,
           loginRateLimitPerMinute: config.loginRateLimitPerMinute,
+          tokenCache: config.tokenCache,
           // Several replicas answer logins: only a limit kept in the database holds across them.
           loginRateLimitStore: config.loginRateLimitStore ?? (kube.apiReplicas > 1 ? "database" : "memory"),
           logLevel: config.logLevel,

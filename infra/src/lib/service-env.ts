@@ -63,6 +63,18 @@ function dbEnvironment<S>(
   };
 }
 
+/** The API's /me token cache (api/src/sessions.ts); 0 entries, 0 MiB or a max age of 0 turns it off. */
+export interface TokenCacheSettings {
+  /** Sessions cached per API process. */
+  readonly maxEntries: number;
+  /** Memory the cache may take per API process, in MiB. */
+  readonly maxMib: number;
+  /** Seconds after which a cached session is read from the database again. */
+  readonly maxAgeSeconds: number;
+  /** Milliseconds within which every API process refuses a revoked token. */
+  readonly revocationBoundMs: number;
+}
+
 export interface ApiEnvSettings<S> extends DbEnvSettings<S> {
   /** Token lifetime in seconds. */
   readonly tokenTtlSeconds: number;
@@ -74,6 +86,8 @@ export interface ApiEnvSettings<S> extends DbEnvSettings<S> {
   readonly logLevel: string;
   /** Proxies in front of the API whose X-Forwarded-For entries it believes; default 0 (clients reach it directly). */
   readonly proxyHops?: number;
+  /** Default: the API's own defaults (API_ENV). */
+  readonly tokenCache?: TokenCacheSettings;
 }
 
 export function apiEnvironment<S>(settings: ApiEnvSettings<S>): ApiEnv<S> {
@@ -88,6 +102,16 @@ export function apiEnvironment<S>(settings: ApiEnvSettings<S>): ApiEnv<S> {
     // client's own say and is ignored.
     TRUST_PROXY:
       settings.proxyHops === undefined || settings.proxyHops === 0 ? "false" : String(settings.proxyHops),
+    TOKEN_CACHE_MAX_ENTRIES: String(
+      settings.tokenCache?.maxEntries ?? API_ENV.TOKEN_CACHE_MAX_ENTRIES.default,
+    ),
+    TOKEN_CACHE_MAX_MIB: String(settings.tokenCache?.maxMib ?? API_ENV.TOKEN_CACHE_MAX_MIB.default),
+    TOKEN_CACHE_MAX_AGE_SECONDS: String(
+      settings.tokenCache?.maxAgeSeconds ?? API_ENV.TOKEN_CACHE_MAX_AGE_SECONDS.default,
+    ),
+    TOKEN_CACHE_REVOCATION_BOUND_MS: String(
+      settings.tokenCache?.revocationBoundMs ?? API_ENV.TOKEN_CACHE_REVOCATION_BOUND_MS.default,
+    ),
     LOG_LEVEL: settings.logLevel,
   };
 }

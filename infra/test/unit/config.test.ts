@@ -63,6 +63,8 @@ describe("stack config", () => {
     [{ topic: "t".repeat(246) }, "topic", /dead-letter topic "t+\.dlq": at most 245 characters, got 246/],
     [{ consumerGroup: "my group" }, "consumerGroup", /consumer group id/],
     [{ tokenTtlSeconds: "59" }, "tokenTtlSeconds", /from 60 to 2592000/],
+    [{ tokenCacheMaxEntries: "-1" }, "tokenCacheMaxEntries", /from 0 to 10000000/],
+    [{ tokenCacheRevocationBoundMs: "99" }, "tokenCacheRevocationBoundMs", /from 100 to 60000/],
     [{ purgeBatchSize: "10001" }, "purgeBatchSize", /from 1 to 10000/],
     [{ topicPartitions: "65" }, "topicPartitions", /from 1 to 64/],
     [{ exposeInternalPorts: "sometimes" }, "exposeInternalPorts", /true or false/],

@@ -292,10 +292,19 @@ describe("the stack with the default config", () => {
       "LOG_LEVEL",
       "METRICS_PORT",
       "PORT",
+      "TOKEN_CACHE_MAX_AGE_SECONDS",
+      "TOKEN_CACHE_MAX_ENTRIES",
+      "TOKEN_CACHE_MAX_MIB",
+      "TOKEN_CACHE_REVOCATION_BOUND_MS",
       "TOKEN_TTL_SECONDS",
       "TRUST_PROXY",
     ]);
     assert.equal(env["LOGIN_RATE_LIMIT_STORE"], "memory");
+    // The token cache at its defaults: on, refusing a revoked token everywhere within a second.
+    assert.equal(env["TOKEN_CACHE_MAX_ENTRIES"], "100000");
+    assert.equal(env["TOKEN_CACHE_MAX_MIB"], "32");
+    assert.equal(env["TOKEN_CACHE_MAX_AGE_SECONDS"], "60");
+    assert.equal(env["TOKEN_CACHE_REVOCATION_BOUND_MS"], "1000");
     assert.equal(env["DB_HOST"], "tidb");
     assert.equal(env["DB_PORT"], "4000");
     assert.equal(env["DB_USER"], "api");
