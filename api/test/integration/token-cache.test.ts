@@ -31,6 +31,8 @@ async function startApiProcess(db: TestDatabase, account: { user: string; passwo
   const process = spawnEntryPoint("main.ts", {
     ...dbEnv(db, account),
     PORT: String(port),
+    // Two processes on one host: each needs a metrics port of its own.
+    METRICS_PORT: String(await freePort()),
     HOST: "127.0.0.1",
     LOG_LEVEL: "warn",
     TOKEN_CACHE_MAX_AGE_SECONDS: String(MAX_AGE_SECONDS),
