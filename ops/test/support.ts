@@ -1,6 +1,9 @@
 import { spawn } from "node:child_process";
+import { afterEach, beforeEach } from "node:test";
 import { fileURLToPath } from "node:url";
+import { getLogger } from "@tidbstack/service-kit";
 import { Kafka, logLevel } from "kafkajs";
+import { FakePd } from "./fakes/pd.ts";
 
 export const quietKafka = (brokers: string[]): Kafka =>
   new Kafka({
@@ -51,3 +54,22 @@ export function runOps(args: string[], env: Record<string, string>, timeoutMs = 
 /** The lines with the given action. */
 export const withAction = (run: OpsRun, action: string): Record<string, unknown>[] =>
   run.lines.filter((line) => line["action"] === action);
+
+/** The PD steps' options in tests: quick polls, a 5 s bound, no progress lines. */
+export const PD_STEP_OPTIONS = { logger: getLogger("pd"), pollMs: 5, timeoutMs: 5000, progressMs: 0 };
+
+/**
+ * A fake PD started before each test of the calling `describe` and closed after it: call the returned
+ * function for the current test's.
+ */
+export function fakePdForEachTest(): () => FakePd {
+  let current: FakePd | undefined;
+  beforeEach(async () => {
+    current = await new FakePd().listen();
+  });
+  afterEach(() => current?.close());
+  return () => {
+    if (current === undefined) throw new Error("the fake PD is started in beforeEach: use it inside a test");
+    return current;
+  };
+}

@@ -1,21 +1,16 @@
 import assert from "node:assert/strict";
-import { afterEach, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { captureLogLines, getLogger } from "@tidbstack/service-kit";
 import { PdRefusedError, reconcilePd, type PdSpec } from "../../src/pd-reconcile.ts";
 import { WaitTimeoutError } from "../../src/wait.ts";
-import { FakePd } from "../fakes/pd.ts";
-import { runOps, withAction } from "../support.ts";
+import { fakePdForEachTest, PD_STEP_OPTIONS, runOps, withAction } from "../support.ts";
 
-const options = { logger: getLogger("pd"), pollMs: 5, timeoutMs: 5000, progressMs: 0 };
+const options = PD_STEP_OPTIONS;
 
 describe("pd reconcile against a server answering like PD v8.5's HTTP API", () => {
-  let pd: FakePd;
-  beforeEach(async () => {
-    pd = await new FakePd().listen();
-  });
-  afterEach(() => pd.close());
+  const pd = fakePdForEachTest();
   const spec = (wanted: Partial<PdSpec>): PdSpec => ({
-    pdUrl: pd.url,
+    pdUrl: pd().url,
     members: ["pd"],
     stores: ["tikv:20160"],
     maxReplicas: 1,
@@ -23,7 +18,8 @@ describe("pd reconcile against a server answering like PD v8.5's HTTP API", () =
   });
 
   it("changes nothing when members, stores and max-replicas already match, and reports that", async () => {
-    pd.withMembers("pd", "pd1", "pd2").withStores("tikv:20160", "tikv1:20160", "tikv2:20160").maxReplicas = 3;
+    pd().withMembers("pd", "pd1", "pd2").withStores("tikv:20160", "tikv1:20160", "tikv2:20160").maxReplicas =
+      3;
     const capture = captureLogLines("info");
     const report = await reconcilePd(
       spec({
@@ -34,7 +30,7 @@ describe("pd reconcile against a server answering like PD v8.5's HTTP API", () =
       { ...options, logger: getLogger("t") },
     );
     assert.deepEqual(report, { membersRemoved: [], replicasFrom: 3, replicasTo: 3, storesRemoved: [] });
-    assert.deepEqual(pd.changes(), []);
+    assert.deepEqual(pd().changes(), []);
     const done = capture.records().filter((r) => r["action"] === "pd_reconciled");
     assert.equal(done.length, 1);
     assert.deepEqual(done[0]?.["membersRemoved"], []);
@@ -42,36 +38,36 @@ describe("pd reconcile against a server answering like PD v8.5's HTTP API", () =
   });
 
   it("on scale-out waits for the joining PD to be listed and healthy and the new TiKV to be Up, then raises max-replicas", async () => {
-    pd.withMembers("pd").withStores("tikv:20160");
+    pd().withMembers("pd").withStores("tikv:20160");
     // A new PD joins (etcd lists it, then it answers health checks) and a new TiKV registers, over a few polls.
     const joining = { name: "pd1", healthy: false, listed: false };
-    pd.members.push(joining);
-    pd.after(3, () => (joining.listed = true));
-    pd.after(6, () => (joining.healthy = true));
+    pd().members.push(joining);
+    pd().after(3, () => (joining.listed = true));
+    pd().after(6, () => (joining.healthy = true));
     let storeSeenUpAt = -1;
-    pd.after(9, () => {
-      pd.stores.push({ id: 7, address: "tikv1:20160", state: "Up", regionCount: 0, leaderCount: 0 });
-      storeSeenUpAt = pd.requests.length;
+    pd().after(9, () => {
+      pd().stores.push({ id: 7, address: "tikv1:20160", state: "Up", regionCount: 0, leaderCount: 0 });
+      storeSeenUpAt = pd().requests.length;
     });
     const report = await reconcilePd(
       spec({ members: ["pd", "pd1"], stores: ["tikv:20160", "tikv1:20160"], maxReplicas: 2 }),
       options,
     );
     assert.deepEqual(report, { membersRemoved: [], replicasFrom: 1, replicasTo: 2, storesRemoved: [] });
-    assert.equal(pd.maxReplicas, 2);
-    assert.deepEqual(pd.changes(), ["POST /pd/api/v1/config/replicate"]);
-    const post = pd.calls().indexOf("POST /pd/api/v1/config/replicate");
+    assert.equal(pd().maxReplicas, 2);
+    assert.deepEqual(pd().changes(), ["POST /pd/api/v1/config/replicate"]);
+    const post = pd().calls().indexOf("POST /pd/api/v1/config/replicate");
     assert.ok(
       storeSeenUpAt > 0 && post >= storeSeenUpAt,
       "max-replicas is raised only once the new store is Up",
     );
-    assert.equal(pd.calls()[post + 1], "GET /pd/api/v1/config/replicate", "and read back");
-    assert.deepEqual(pd.requests[post]?.body, { "max-replicas": 2 });
+    assert.equal(pd().calls()[post + 1], "GET /pd/api/v1/config/replicate", "and read back");
+    assert.deepEqual(pd().requests[post]?.body, { "max-replicas": 2 });
   });
 
   it("on scale-in of a store lowers max-replicas, deletes the store, waits through Offline to Tombstone, then removes the tombstone", async () => {
-    pd.withMembers("pd").withStores("tikv:20160", "tikv1:20160", "tikv2:20160").maxReplicas = 3;
-    const leaving = pd.store("tikv2:20160");
+    pd().withMembers("pd").withStores("tikv:20160", "tikv1:20160", "tikv2:20160").maxReplicas = 3;
+    const leaving = pd().store("tikv2:20160");
     assert.ok(leaving);
     const capture = captureLogLines("info");
     const report = await reconcilePd(spec({ stores: ["tikv:20160", "tikv1:20160"], maxReplicas: 2 }), {
@@ -84,14 +80,16 @@ describe("pd reconcile against a server answering like PD v8.5's HTTP API", () =
       replicasTo: 2,
       storesRemoved: [{ id: leaving.id, address: "tikv2:20160" }],
     });
-    assert.deepEqual(pd.changes(), [
+    assert.deepEqual(pd().changes(), [
       "POST /pd/api/v1/config/replicate",
       `DELETE /pd/api/v1/store/${leaving.id}`,
       "DELETE /pd/api/v1/stores/remove-tombstone",
     ]);
-    const polls = pd.calls().filter((call) => call === `GET /pd/api/v1/store/${leaving.id}`);
+    const polls = pd()
+      .calls()
+      .filter((call) => call === `GET /pd/api/v1/store/${leaving.id}`);
     assert.equal(polls.length, 3, "12 regions moved away 5 per poll: Offline, Offline, Tombstone");
-    assert.equal(pd.store("tikv2:20160"), undefined);
+    assert.equal(pd().store("tikv2:20160"), undefined);
     const progress = capture
       .records()
       .filter((r) => r["action"] === "waiting" && r["storeId"] === leaving.id);
@@ -105,41 +103,43 @@ describe("pd reconcile against a server answering like PD v8.5's HTTP API", () =
   });
 
   it("logs a store's progress at most once per progress interval", async () => {
-    pd.withMembers("pd").withStores("tikv:20160", "tikv1:20160");
-    pd.regionsMovedPerPoll = 1;
+    pd().withMembers("pd").withStores("tikv:20160", "tikv1:20160");
+    pd().regionsMovedPerPoll = 1;
     const capture = captureLogLines("info");
     await reconcilePd(spec({}), { ...options, logger: getLogger("t"), progressMs: 60_000 });
-    const polls = pd.calls().filter((call) => /^GET \/pd\/api\/v1\/store\/\d+$/.test(call));
+    const polls = pd()
+      .calls()
+      .filter((call) => /^GET \/pd\/api\/v1\/store\/\d+$/.test(call));
     assert.equal(polls.length, 12);
     assert.equal(capture.records().filter((r) => r["action"] === "waiting").length, 1);
   });
 
   it("resumes an interrupted store removal: a store already Offline is waited for, not refused", async () => {
-    pd.withMembers("pd").withStores("tikv:20160", "tikv1:20160");
-    const leaving = pd.store("tikv1:20160");
+    pd().withMembers("pd").withStores("tikv:20160", "tikv1:20160");
+    const leaving = pd().store("tikv1:20160");
     assert.ok(leaving);
     leaving.state = "Offline";
     const report = await reconcilePd(spec({}), options);
     assert.deepEqual(report.storesRemoved, [{ id: leaving.id, address: "tikv1:20160" }]);
-    assert.equal(pd.stores.length, 1);
+    assert.equal(pd().stores.length, 1);
   });
 
   it("when PD fails after max-replicas was lowered, puts the previous value back and says so; a rerun completes the scale-in", async () => {
-    pd.withMembers("pd").withStores("tikv:20160", "tikv1:20160", "tikv2:20160").maxReplicas = 3;
-    const leaving = pd.store("tikv2:20160");
+    pd().withMembers("pd").withStores("tikv:20160", "tikv1:20160", "tikv2:20160").maxReplicas = 3;
+    const leaving = pd().store("tikv2:20160");
     assert.ok(leaving);
     // PD loses its leader for one call once the step has lowered max-replicas and read it back.
-    pd.when("POST /pd/api/v1/config/replicate", () => {
-      pd.when("GET /pd/api/v1/config/replicate", () => {
-        pd.outage = { status: 503, raw: "[PD:server:ErrNotLeader]not leader" };
-        pd.when("GET /pd/api/v1/stores", () => (pd.outage = undefined));
+    pd().when("POST /pd/api/v1/config/replicate", () => {
+      pd().when("GET /pd/api/v1/config/replicate", () => {
+        pd().outage = { status: 503, raw: "[PD:server:ErrNotLeader]not leader" };
+        pd().when("GET /pd/api/v1/stores", () => (pd().outage = undefined));
       });
     });
     const wanted = spec({ stores: ["tikv:20160", "tikv1:20160"], maxReplicas: 2 });
     const capture = captureLogLines("info");
     await assert.rejects(reconcilePd(wanted, { ...options, logger: getLogger("t") }), /HTTP 503/);
-    assert.equal(pd.maxReplicas, 3, "max-replicas is back where it was");
-    assert.equal(pd.store("tikv2:20160")?.state, "Up");
+    assert.equal(pd().maxReplicas, 3, "max-replicas is back where it was");
+    assert.equal(pd().store("tikv2:20160")?.state, "Up");
     const restored = capture.records().filter((r) => r["action"] === "pd_max_replicas_restored");
     assert.deepEqual(
       restored.map((r) => [r["level"], r["from"], r["to"]]),
@@ -152,30 +152,30 @@ describe("pd reconcile against a server answering like PD v8.5's HTTP API", () =
 
     const report = await reconcilePd(wanted, options);
     assert.deepEqual(report.storesRemoved, [{ id: leaving.id, address: "tikv2:20160" }]);
-    assert.equal(pd.maxReplicas, 2);
-    assert.equal(pd.store("tikv2:20160"), undefined);
+    assert.equal(pd().maxReplicas, 2);
+    assert.equal(pd().store("tikv2:20160"), undefined);
   });
 
   it("when the drain stops halfway, restores max-replicas with the store still Offline, and the rerun waits it out", async () => {
-    pd.withMembers("pd").withStores("tikv:20160", "tikv1:20160", "tikv2:20160").maxReplicas = 3;
-    pd.regionsMovedPerPoll = 0; // PD stops moving regions: the wait for Tombstone times out
+    pd().withMembers("pd").withStores("tikv:20160", "tikv1:20160", "tikv2:20160").maxReplicas = 3;
+    pd().regionsMovedPerPoll = 0; // PD stops moving regions: the wait for Tombstone times out
     const wanted = spec({ stores: ["tikv:20160", "tikv1:20160"], maxReplicas: 2 });
     await assert.rejects(reconcilePd(wanted, { ...options, timeoutMs: 200 }), WaitTimeoutError);
-    assert.equal(pd.store("tikv2:20160")?.state, "Offline");
-    assert.equal(pd.maxReplicas, 3, "the store still holds its regions: all three copies are kept");
+    assert.equal(pd().store("tikv2:20160")?.state, "Offline");
+    assert.equal(pd().maxReplicas, 3, "the store still holds its regions: all three copies are kept");
 
-    pd.regionsMovedPerPoll = 5;
+    pd().regionsMovedPerPoll = 5;
     const report = await reconcilePd(wanted, options);
     assert.equal(report.storesRemoved.length, 1);
-    assert.equal(pd.maxReplicas, 2);
-    assert.equal(pd.store("tikv2:20160"), undefined);
+    assert.equal(pd().maxReplicas, 2);
+    assert.equal(pd().store("tikv2:20160"), undefined);
   });
 
   it("refuses to remove a store when fewer wanted stores than max-replicas are Up, before any DELETE", async () => {
-    pd.withMembers("pd").withStores("tikv:20160", "tikv1:20160", "tikv2:20160").maxReplicas = 2;
+    pd().withMembers("pd").withStores("tikv:20160", "tikv1:20160", "tikv2:20160").maxReplicas = 2;
     // tikv1 stops sending heartbeats after the step has seen it Up.
-    pd.when("GET /pd/api/v1/config/replicate", () => {
-      const store = pd.store("tikv1:20160");
+    pd().when("GET /pd/api/v1/config/replicate", () => {
+      const store = pd().store("tikv1:20160");
       if (store !== undefined) store.state = "Disconnected";
     });
     await assert.rejects(
@@ -188,8 +188,8 @@ describe("pd reconcile against a server answering like PD v8.5's HTTP API", () =
         /tidbstack:tikvCount/.test(error.message) &&
         /Nothing was changed/.test(error.message),
     );
-    assert.deepEqual(pd.changes(), [], "the server saw no DELETE");
-    assert.equal(pd.store("tikv2:20160")?.state, "Up");
+    assert.deepEqual(pd().changes(), [], "the server saw no DELETE");
+    assert.equal(pd().store("tikv2:20160")?.state, "Up");
   });
 
   it("refuses max-replicas above the number of wanted stores before calling PD at all", async () => {
@@ -197,22 +197,22 @@ describe("pd reconcile against a server answering like PD v8.5's HTTP API", () =
       reconcilePd(spec({ stores: ["tikv:20160"], maxReplicas: 3 }), options),
       /max-replicas 3 needs at least 3 TiKV stores, but 1 are wanted/,
     );
-    assert.deepEqual(pd.requests, []);
+    assert.deepEqual(pd().requests, []);
   });
 
   it("removes PD members that are not wanted, one at a time, each after checking the rest is healthy", async () => {
-    pd.withMembers("pd", "pd1", "pd2").withStores("tikv:20160");
+    pd().withMembers("pd", "pd1", "pd2").withStores("tikv:20160");
     const report = await reconcilePd(spec({ members: ["pd"] }), options);
     assert.deepEqual(report.membersRemoved, ["pd1", "pd2"]);
     assert.deepEqual(
-      pd.members.map((m) => m.name),
+      pd().members.map((m) => m.name),
       ["pd"],
     );
-    assert.deepEqual(pd.changes(), [
+    assert.deepEqual(pd().changes(), [
       "DELETE /pd/api/v1/members/name/pd1",
       "DELETE /pd/api/v1/members/name/pd2",
     ]);
-    const calls = pd.calls();
+    const calls = pd().calls();
     for (const name of ["pd1", "pd2"]) {
       const removal = calls.indexOf(`DELETE /pd/api/v1/members/name/${name}`);
       assert.equal(
@@ -225,10 +225,10 @@ describe("pd reconcile against a server answering like PD v8.5's HTTP API", () =
   });
 
   it("refuses to remove a PD member while a member that stays is unhealthy, naming pdCount, and changes nothing", async () => {
-    pd.withMembers("pd", "pd1", "pd2").withStores("tikv:20160");
+    pd().withMembers("pd", "pd1", "pd2").withStores("tikv:20160");
     // pd1 goes down after the step has waited for every wanted member to be healthy.
-    pd.when("GET /pd/api/v1/health", () => {
-      const member = pd.members.find((m) => m.name === "pd1");
+    pd().when("GET /pd/api/v1/health", () => {
+      const member = pd().members.find((m) => m.name === "pd1");
       if (member !== undefined) member.healthy = false;
     });
     await assert.rejects(
@@ -242,32 +242,32 @@ describe("pd reconcile against a server answering like PD v8.5's HTTP API", () =
         /tidbstack:pdCount/.test(error.message) &&
         /Nothing was changed/.test(error.message),
     );
-    assert.deepEqual(pd.changes(), []);
-    assert.equal(pd.members.length, 3);
+    assert.deepEqual(pd().changes(), []);
+    assert.equal(pd().members.length, 3);
   });
 
   it("refuses to remove the PD member PD_URL points at", async () => {
-    pd.withMembers("pd", "pd1").withStores("tikv:20160");
-    const target = pd.members[1];
+    pd().withMembers("pd", "pd1").withStores("tikv:20160");
+    const target = pd().members[1];
     assert.ok(target);
-    target.clientUrl = pd.url;
+    target.clientUrl = pd().url;
     await assert.rejects(
       reconcilePd(spec({}), options),
       /refusing to remove PD member pd1: PD_URL .* points at it/,
     );
-    assert.deepEqual(pd.changes(), []);
+    assert.deepEqual(pd().changes(), []);
   });
 
   it("rides out a PD without a leader (503) while waiting", async () => {
-    pd.withMembers("pd").withStores("tikv:20160");
-    pd.outage = { status: 503, body: "[PD:apiutil:ErrRedirectNoLeader]redirect finds no leader" };
-    pd.after(3, () => (pd.outage = undefined));
+    pd().withMembers("pd").withStores("tikv:20160");
+    pd().outage = { status: 503, body: "[PD:apiutil:ErrRedirectNoLeader]redirect finds no leader" };
+    pd().after(3, () => (pd().outage = undefined));
     const report = await reconcilePd(spec({}), options);
     assert.deepEqual(report.membersRemoved, []);
   });
 
   it("times out with what it waited for and what it last saw when a store never comes Up", async () => {
-    pd.withMembers("pd").withStores("tikv:20160");
+    pd().withMembers("pd").withStores("tikv:20160");
     await assert.rejects(
       reconcilePd(spec({ stores: ["tikv:20160", "tikv3:20160"] }), { ...options, timeoutMs: 100 }),
       (error: unknown) =>
@@ -278,7 +278,7 @@ describe("pd reconcile against a server answering like PD v8.5's HTTP API", () =
   });
 
   it("times out naming the PD member that never joins", async () => {
-    pd.withMembers("pd").withStores("tikv:20160");
+    pd().withMembers("pd").withStores("tikv:20160");
     await assert.rejects(
       reconcilePd(spec({ members: ["pd", "pd1"] }), { ...options, timeoutMs: 100 }),
       /timed out after 100 ms waiting until PD members pd, pd1 are listed and healthy \(last seen: not joined: pd1\)/,
@@ -286,10 +286,10 @@ describe("pd reconcile against a server answering like PD v8.5's HTTP API", () =
   });
 
   it("fails with PD's own answer when it refuses a call", async () => {
-    pd.withMembers("pd").withStores("tikv:20160", "tikv1:20160");
-    pd.when("GET /pd/api/v1/config/replicate", () => {
+    pd().withMembers("pd").withStores("tikv:20160", "tikv1:20160");
+    pd().when("GET /pd/api/v1/config/replicate", () => {
       // Another client raised max-replicas meanwhile: PD itself refuses to take a store offline.
-      pd.maxReplicas = 2;
+      pd().maxReplicas = 2;
     });
     await assert.rejects(
       reconcilePd(spec({}), options),
@@ -299,13 +299,9 @@ describe("pd reconcile against a server answering like PD v8.5's HTTP API", () =
 });
 
 describe("node ops/dist/main.js pd reconcile (the CLI as a child process)", () => {
-  let pd: FakePd;
-  beforeEach(async () => {
-    pd = await new FakePd().listen();
-  });
-  afterEach(() => pd.close());
+  const pd = fakePdForEachTest();
   const env = (): Record<string, string> => ({
-    PD_URL: pd.url,
+    PD_URL: pd().url,
     PD_MEMBERS: "pd,pd1,pd2",
     TIKV_STORES: "tikv:20160, tikv1:20160",
     PD_MAX_REPLICAS: "2",
@@ -313,7 +309,7 @@ describe("node ops/dist/main.js pd reconcile (the CLI as a child process)", () =
   });
 
   it("exits 0 with one pd_reconciled line saying what it did", async () => {
-    pd.withMembers("pd", "pd1", "pd2").withStores("tikv:20160", "tikv1:20160");
+    pd().withMembers("pd", "pd1", "pd2").withStores("tikv:20160", "tikv1:20160");
     const run = await runOps(["pd", "reconcile"], env());
     assert.equal(run.code, 0, run.stderr);
     const done = withAction(run, "pd_reconciled");
@@ -327,13 +323,13 @@ describe("node ops/dist/main.js pd reconcile (the CLI as a child process)", () =
       ],
       [[], 1, 2, []],
     );
-    assert.deepEqual(pd.changes(), ["POST /pd/api/v1/config/replicate"]);
+    assert.deepEqual(pd().changes(), ["POST /pd/api/v1/config/replicate"]);
   });
 
   it("exits 1 with one ops_failed line giving the refusal", async () => {
-    pd.withMembers("pd", "pd1", "pd2").withStores("tikv:20160", "tikv1:20160");
-    pd.when("GET /pd/api/v1/health", () => {
-      const member = pd.members.find((m) => m.name === "pd1");
+    pd().withMembers("pd", "pd1", "pd2").withStores("tikv:20160", "tikv1:20160");
+    pd().when("GET /pd/api/v1/health", () => {
+      const member = pd().members.find((m) => m.name === "pd1");
       if (member !== undefined) member.healthy = false;
     });
     const run = await runOps(["pd", "reconcile"], { ...env(), PD_MEMBERS: "pd,pd1" });
@@ -344,7 +340,7 @@ describe("node ops/dist/main.js pd reconcile (the CLI as a child process)", () =
     assert.equal(errors[0]?.["command"], "pd reconcile");
     assert.equal(errors[0]?.["kind"], "PdRefusedError");
     assert.match(String(errors[0]?.["msg"]), /refusing to remove PD member pd2/);
-    assert.deepEqual(pd.changes(), []);
+    assert.deepEqual(pd().changes(), []);
   });
 
   const bad: [Record<string, string>, string, RegExp][] = [
@@ -363,7 +359,7 @@ describe("node ops/dist/main.js pd reconcile (the CLI as a child process)", () =
       assert.equal(line["action"], "config_invalid");
       assert.equal(line["variable"], variable);
       assert.match(String(line["msg"]), problem);
-      assert.deepEqual(pd.requests, []);
+      assert.deepEqual(pd().requests, []);
     });
   }
 });
